@@ -1,0 +1,50 @@
+"""Users: operators in the public schema, a broker's staff, clients and IBs in its schema."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin, UserManager
+from django.db import models
+from django.utils import timezone
+
+
+class UserKind(models.TextChoices):
+    OPERATOR = "operator", "Platform operator"
+    STAFF = "staff", "Staff"
+    CLIENT = "client", "Client"
+    PARTNER = "partner", "IB / partner"
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who logs in. The schema decides whose person it is (ADR 0004)."""
+
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=150, blank=True)
+    kind = models.CharField(max_length=16, choices=UserKind.choices, default=UserKind.CLIENT)
+    is_staff = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class SetPasswordLink(models.Model):
+    """A one-time link that lets a user choose a password; only a hash of the token is kept."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "created_at"])]

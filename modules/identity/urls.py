@@ -1,0 +1,8 @@
+from django.urls import path
+
+from brokerdesk.modules.identity import views
+
+app_name = "identity"
+urlpatterns = [
+    path("set-password/<str:token>/", views.set_password, name="set-password"),
+]

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PolicyConfig(AppConfig):
+    name = "brokerdesk.modules.policy"
+    label = "policy"
+    default_auto_field = "django.db.models.BigAutoField"

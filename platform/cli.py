@@ -1,0 +1,49 @@
+"""The `brokerdesk` command: fronts Django's management commands plus the dev stack.
+
+`brokerdesk demo` and `brokerdesk test` start whatever services are missing before Django
+loads its settings; everything else is a management command (`migrate` is `migrate_all`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+ALIASES = {"migrate": "migrate_all"}
+DEFAULT_SETTINGS = "brokerdesk.platform.settings.dev"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = args[0] if args else "help"
+    if command == "demo":
+        from brokerdesk.platform.devstack.demo import main as demo_main
+
+        return demo_main(args[1:])
+    if command == "test":
+        from brokerdesk.platform.devstack.testrun import main as test_main
+
+        return test_main(args[1:])
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", DEFAULT_SETTINGS)
+    if command in {"worker", "beat"}:
+        return _celery(command, args[1:])
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["brokerdesk", ALIASES.get(command, command), *args[1:]])
+    return 0
+
+
+def _celery(command: str, extra: list[str]) -> int:
+    import django
+
+    django.setup()
+    from brokerdesk.platform.celery import app
+
+    app.worker_main([command, "--loglevel=INFO", *extra]) if command == "worker" else app.start(
+        ["beat", "--loglevel=INFO", *extra]
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""Production: every secret from the environment, HTTPS only; passes `check --deploy` cleanly."""
+
+from brokerdesk.platform.settings.base import *  # noqa: F403
+from brokerdesk.platform.settings.env import env_int, env_str
+
+DEBUG = False
+SECRET_KEY = env_str("SECRET_KEY")
+PUBLIC_URL_SCHEME = "https"
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = True
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SECURE = True
+X_FRAME_OPTIONS = "DENY"
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")

@@ -1,0 +1,134 @@
+"""Schema-level operations: names, the template, clones, and which migrations each schema has."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.conf import settings
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
+from django_tenants.clone import CloneSchema
+from django_tenants.utils import schema_context, schema_exists, tenant_context
+
+Migration = tuple[str, str]
+
+__all__ = ["schema_context", "tenant_context", "schema_exists"]
+
+
+def schema_for_slug(slug: str) -> str:
+    """Tenant schemas are prefixed so no slug can name `public` or the template."""
+    return settings.TENANT_SCHEMA_PREFIX + slug.replace("-", "_")
+
+
+@lru_cache(maxsize=1)
+def _code_migrations() -> tuple[frozenset[Migration], frozenset[Migration]]:
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    replaced = frozenset(name for names in loader.replacements.values() for name in names.replaces)
+    return frozenset(loader.graph.nodes), replaced
+
+
+def code_migrations() -> frozenset[Migration]:
+    """Every migration the code defines (what a fully migrated schema has applied)."""
+    return _code_migrations()[0]
+
+
+def applied_migrations(schemas: Iterable[str]) -> dict[str, set[Migration]]:
+    """Applied migrations per schema, read in a few round trips (no per-schema Django work)."""
+    schemas = list(schemas)
+    result: dict[str, set[Migration]] = {name: set() for name in schemas}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_schema FROM information_schema.tables "
+            "WHERE table_name = 'django_migrations' AND table_schema = ANY(%s)",
+            [schemas],
+        )
+        present = [row[0] for row in cursor.fetchall()]
+        for chunk in _chunks(present, 100):
+            query = " UNION ALL ".join(
+                f"SELECT %s, app, name FROM {connection.ops.quote_name(name)}.django_migrations"
+                for name in chunk
+            )
+            cursor.execute(query, chunk)
+            for schema, app, name in cursor.fetchall():
+                result[schema].add((app, name))
+    return result
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass(frozen=True)
+class Drift:
+    missing: frozenset[Migration]
+    unknown: frozenset[Migration]
+
+    @property
+    def is_current(self) -> bool:
+        return not self.missing and not self.unknown
+
+    def describe(self) -> str:
+        parts = []
+        if self.missing:
+            parts.append("missing " + ", ".join(f"{a}.{n}" for a, n in sorted(self.missing)[:5]))
+        if self.unknown:
+            parts.append("unknown " + ", ".join(f"{a}.{n}" for a, n in sorted(self.unknown)[:5]))
+        return "; ".join(parts) or "current"
+
+
+def schema_drift(schema: str) -> Drift:
+    """How ``schema``'s applied migrations differ from the code's."""
+    expected, replaced = _code_migrations()
+    applied = applied_migrations([schema])[schema]
+    return Drift(
+        missing=frozenset(expected - applied),
+        unknown=frozenset(applied - expected - replaced),
+    )
+
+
+def stale_schemas(schemas: Iterable[str]) -> list[str]:
+    """The schemas that lack at least one of the code's migrations."""
+    expected = code_migrations()
+    applied = applied_migrations(schemas)
+    return [name for name, done in applied.items() if not expected <= done]
+
+
+def schema_create(name: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {connection.ops.quote_name(name)}")
+
+
+def schema_drop(name: str) -> None:
+    if name in {settings.PUBLIC_SCHEMA_NAME, "information_schema"} or name.startswith("pg_"):
+        raise ValueError(f"refusing to drop schema {name!r}")
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP SCHEMA IF EXISTS {connection.ops.quote_name(name)} CASCADE")
+
+
+def schema_clone(*, source: str, target: str) -> None:
+    """Copy ``source`` (tables, sequences, constraints and rows) into a new schema ``target``.
+
+    The rows copied include ``django_migrations``, so the clone is born fully migrated.
+    """
+    CloneSchema().clone_schema(source, target, clone_mode="DATA", set_connection=True)
+
+
+def tenant_schemas() -> list[str]:
+    """Schemas of every tenant that has one (public and the template excluded)."""
+    prefix = settings.TENANT_SCHEMA_PREFIX
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s) ORDER BY nspname",
+            [prefix],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+@contextmanager
+def public_schema() -> Iterator[None]:
+    with schema_context(settings.PUBLIC_SCHEMA_NAME):
+        yield
