@@ -1,6 +1,11 @@
-"""The test suite: real PostgreSQL and Redis, fast password hashing."""
+"""The test suite: real PostgreSQL and Redis; each pytest-xdist worker gets its own Redis
+database and Celery queue (its own database name comes from pytest-django)."""
+
+import os
+from urllib.parse import urlsplit, urlunsplit
 
 from brokerdesk.platform.settings.base import *  # noqa: F403
+from brokerdesk.platform.settings.base import REDIS_URL as _BASE_REDIS_URL
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -9,3 +14,18 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+TEST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_worker_index = int(TEST_WORKER[2:]) if TEST_WORKER[2:].isdigit() else 0
+
+
+def _redis_db(url: str, db: int) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
+
+
+# Database 0 is left to the developer's own stack; workers use 1..15.
+REDIS_URL = _redis_db(_BASE_REDIS_URL, 1 + _worker_index % 15)
+CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_DEFAULT_QUEUE = f"test-{TEST_WORKER}"

@@ -1,0 +1,82 @@
+"""Zero cross-tenant leaks across every URL pattern, proven with two canary tenants."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+
+from brokerdesk.modules.identity.models import User
+from brokerdesk.modules.identity.services import set_password_link_issue
+from brokerdesk.tenants import schemas
+from support.tenants import tenant_ensure
+from support.walker import Canary, routes, walk
+
+TENANT_URLCONF = "brokerdesk.platform.urls_tenant"
+PUBLIC_URLCONF = "brokerdesk.platform.urls_public"
+
+# One argument provider per parameterised route, by name. A new parameterised route
+# without an entry here makes the walker fail: add a provider that returns *this*
+# canary's own object, so a leak of the other tenant's data is visible.
+PROVIDERS = {
+    "identity:set-password": lambda canary: {"token": canary.route_args["set-password"]["token"]},
+}
+
+
+def _canary(slug: str, name: str, colour: str) -> Canary:
+    tenant = tenant_ensure(slug, name=name, branding={"primary_color": colour, "tagline": f"{name} tagline"})
+    marker = f"CANARY-{slug.upper()}-7f3a"
+    with schemas.tenant_context(tenant):
+        owner = User.objects.get(email=f"owner@{slug}.example")
+        staff, _ = User.objects.get_or_create(
+            email=f"staff@{slug}.example", defaults={"full_name": marker, "kind": "staff"}
+        )
+        token = set_password_link_issue(user=staff)
+    connection.set_schema_to_public()
+    host = tenant.get_primary_domain().domain
+    return Canary(
+        tenant=tenant,
+        host=host,
+        owner=owner,
+        secrets=[name, marker, owner.email, staff.email, host, colour],
+        route_args={"set-password": {"token": token}},
+    )
+
+
+@pytest.fixture(scope="session")
+def canaries(django_db_setup, django_db_blocker) -> list[Canary]:
+    with django_db_blocker.unblock():
+        return [
+            _canary("canary-a", "Canary Alpha Markets", "#a1b2c3"),
+            _canary("canary-b", "Canary Beta Trading", "#c3b2a1"),
+        ]
+
+
+def test_every_tenant_route_shows_nothing_of_the_other_tenant(db, canaries):
+    leaks = walk(canaries, urlconf=TENANT_URLCONF, providers=PROVIDERS)
+
+    assert leaks == []
+    assert len(list(routes(TENANT_URLCONF))) >= 5
+
+
+def test_the_walker_fails_on_a_deliberately_leaking_view(db, canaries):
+    with override_settings(ROOT_URLCONF="support.leaky_urls"):
+        leaks = walk(canaries, urlconf="support.leaky_urls", providers=PROVIDERS)
+
+    assert {leak.url for leak in leaks} == {"/leak/"}
+    assert {leak.host for leak in leaks} == {c.host for c in canaries}
+    assert any("CANARY-CANARY-B-7f3a" in leak.found for leak in leaks)
+
+
+def test_a_parameterised_route_without_a_provider_fails_the_walker(db, canaries):
+    with pytest.raises(LookupError, match="no argument provider"):
+        walk(canaries, urlconf=TENANT_URLCONF, providers={})
+
+
+def test_the_platform_host_shows_nothing_of_any_tenant(db, canaries, client):
+    for route in routes(PUBLIC_URLCONF):
+        assert not route.has_params, f"add a provider for {route.route}"
+        response = client.get("/" + route.route, HTTP_HOST="localhost")
+        assert response.status_code == 200
+        text = response.content.decode()
+        assert not [s for c in canaries for s in c.secrets if s in text]
