@@ -20,6 +20,8 @@ for folder in FOLDERS:
 setup(
     packages=packages,
     package_dir={f"brokerdesk.{folder}": folder for folder in FOLDERS},
-    package_data={"": ["*.html", "*.txt", "*.css", "*.js", "*.svg", "*.png", "*.ico", "*.po", "*.mo"]},
+    package_data={
+        "": ["*.html", "*.txt", "*.css", "*.js", "*.svg", "*.png", "*.ico", "*.po", "*.mo"]
+    },
     include_package_data=True,
 )

@@ -14,6 +14,16 @@ DEFAULT_SETTINGS = "brokerdesk.platform.settings.dev"
 
 
 def main(argv: list[str] | None = None) -> int:
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        return _dispatch(argv)
+    except ImproperlyConfigured as exc:
+        print(f"brokerdesk: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(argv: list[str] | None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     command = args[0] if args else "help"
     if command == "demo":

@@ -33,3 +33,6 @@ class TenantStatusChange(models.Model):
     class Meta:
         ordering = ["changed_at", "id"]
         indexes = [models.Index(fields=["tenant", "changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '∅'} → {self.to_status}"

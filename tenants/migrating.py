@@ -35,9 +35,7 @@ class MigrateReport:
 
 def _public_is_current() -> bool:
     expected = schemas.code_migrations()
-    applied = schemas.applied_migrations([settings.PUBLIC_SCHEMA_NAME])[
-        settings.PUBLIC_SCHEMA_NAME
-    ]
+    applied = schemas.applied_migrations([settings.PUBLIC_SCHEMA_NAME])[settings.PUBLIC_SCHEMA_NAME]
     return expected <= applied
 
 

@@ -24,6 +24,7 @@ from django.db import connection
 REPO = Path(__file__).resolve().parents[1]
 # tests/ (never the repo root: see ADR 0002) so that helpers import as `support.*`.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+pytest_plugins = ["support.skip_policy"]
 VENV_BIN = Path(sys.executable).parent
 TEST_TENANT_SLUG = "test"
 
@@ -139,9 +140,21 @@ def celery_worker_process(django_db_setup) -> Iterator[subprocess.Popen]:
     log = REPO / ".data" / "logs" / f"test-worker-{settings.TEST_WORKER}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [str(VENV_BIN / "brokerdesk"), "worker", "--pool=solo", "-Q", queue, "--without-heartbeat",
-         "--without-gossip", "--without-mingle", f"--hostname=test-{settings.TEST_WORKER}@%h"],
-        env=env, cwd="/", stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        [
+            str(VENV_BIN / "brokerdesk"),
+            "worker",
+            "--pool=solo",
+            "-Q",
+            queue,
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            f"--hostname=test-{settings.TEST_WORKER}@%h",
+        ],
+        env=env,
+        cwd="/",
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     _wait_for_worker(queue)

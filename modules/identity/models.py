@@ -48,3 +48,6 @@ class SetPasswordLink(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["user", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"set-password link for user {self.user_id}"

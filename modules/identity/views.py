@@ -34,4 +34,9 @@ def set_password(request: HttpRequest, token: str) -> HttpResponse:
         else:
             return render(request, "identity/set_password_done.html")
     status = 400 if request.method == "POST" else 200
-    return render(request, "identity/set_password.html", {"form": form, "email": link.user.email}, status=status)
+    return render(
+        request,
+        "identity/set_password.html",
+        {"form": form, "email": link.user.email},
+        status=status,
+    )

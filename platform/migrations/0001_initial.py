@@ -4,38 +4,46 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Plan',
+            name="Plan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40, unique=True)),
-                ('name', models.CharField(max_length=80)),
-                ('monthly_price_minor', models.BigIntegerField()),
-                ('currency', models.CharField(default='USD', max_length=3)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=40, unique=True)),
+                ("name", models.CharField(max_length=80)),
+                ("monthly_price_minor", models.BigIntegerField()),
+                ("currency", models.CharField(default="USD", max_length=3)),
             ],
             options={
-                'ordering': ['monthly_price_minor'],
+                "ordering": ["monthly_price_minor"],
             },
         ),
         migrations.CreateModel(
-            name='TenantStatusChange',
+            name="TenantStatusChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_status', models.CharField(blank=True, max_length=20)),
-                ('to_status', models.CharField(max_length=20)),
-                ('reason', models.TextField(blank=True, default='')),
-                ('changed_by', models.CharField(max_length=254)),
-                ('changed_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("from_status", models.CharField(blank=True, max_length=20)),
+                ("to_status", models.CharField(max_length=20)),
+                ("reason", models.TextField(blank=True, default="")),
+                ("changed_by", models.CharField(max_length=254)),
+                ("changed_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['changed_at', 'id'],
+                "ordering": ["changed_at", "id"],
             },
         ),
     ]

@@ -5,22 +5,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('platform', '0001_initial'),
-        ('tenants', '0001_initial'),
+        ("platform", "0001_initial"),
+        ("tenants", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='tenantstatuschange',
-            name='tenant',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.tenant'),
+            model_name="tenantstatuschange",
+            name="tenant",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenants.tenant"
+            ),
         ),
         migrations.AddIndex(
-            model_name='tenantstatuschange',
-            index=models.Index(fields=['tenant', 'changed_at'], name='platform_te_tenant__3a2d69_idx'),
+            model_name="tenantstatuschange",
+            index=models.Index(
+                fields=["tenant", "changed_at"], name="platform_te_tenant__3a2d69_idx"
+            ),
         ),
     ]

@@ -121,7 +121,9 @@ def tenant_request(
                 branding=branding or {},
             )
             tenant.save()
-            Domain.objects.create(domain=tenant_primary_domain(tenant), tenant=tenant, is_primary=True)
+            Domain.objects.create(
+                domain=tenant_primary_domain(tenant), tenant=tenant, is_primary=True
+            )
             _record(tenant, "", S.REQUESTED, actor=actor, reason="requested")
             if enqueue:
                 transaction.on_commit(lambda: _enqueue(tenant.pk))
@@ -209,7 +211,9 @@ def tenant_provision(*, tenant_id: int, actor: str = "provisioning-worker") -> T
         except Exception as exc:
             connection.set_schema_to_public()
             error = f"{type(exc).__name__}: {exc}"
-            logger.error("provisioning %s failed: %s\n%s", tenant.slug, error, traceback.format_exc())
+            logger.error(
+                "provisioning %s failed: %s\n%s", tenant.slug, error, traceback.format_exc()
+            )
             _transition(tenant, S.FAILED, actor=actor, reason=error[:500], error=error)
             raise
         _transition(tenant, S.ACTIVE, actor=actor, activated_at=timezone.now())

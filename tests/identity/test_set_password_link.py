@@ -53,7 +53,9 @@ def test_the_set_password_page_works_once(tenant_client, admin):
     assert tenant_client.get(url).status_code == 200
     mismatch = tenant_client.post(url, {"password": "correct horse battery", "confirm": "other"})
     assert mismatch.status_code == 400 and b"The two passwords differ" in mismatch.content
-    done = tenant_client.post(url, {"password": "correct horse battery", "confirm": "correct horse battery"})
+    done = tenant_client.post(
+        url, {"password": "correct horse battery", "confirm": "correct horse battery"}
+    )
     assert done.status_code == 200 and b"Your password is saved" in done.content
     assert tenant_client.get(url).status_code == 404
 

@@ -48,7 +48,10 @@ def test_a_requested_tenant_is_provisioned_by_a_real_worker(cleanup, celery_work
     cleanup.append(slug)
 
     result = services.tenant_request(
-        slug=slug, name="Worker FX", owner_email="Boss@Worker.Example", actor="tests",
+        slug=slug,
+        name="Worker FX",
+        owner_email="Boss@Worker.Example",
+        actor="tests",
         branding={"primary_color": "#123456"},
     )
 
@@ -66,7 +69,9 @@ def test_a_requested_tenant_is_provisioned_by_a_real_worker(cleanup, celery_work
     with schemas.tenant_context(tenant):
         owner = User.objects.get()
         assert (owner.email, owner.is_superuser, owner.has_usable_password()) == (
-            "boss@worker.example", True, False,
+            "boss@worker.example",
+            True,
+            False,
         )
         assert SetPasswordLink.objects.filter(user=owner, used_at__isnull=True).count() == 1
 
@@ -105,7 +110,10 @@ def test_an_existing_slug_returns_its_state_and_creates_nothing(public_db, test_
         ("ac.me", "not a DNS label"),
         ("ac me", "not a DNS label"),
         ("", "empty"),
-        *[(reserved, "reserved") for reserved in ("www", "api", "admin", "app", "public", "static", "mail")],
+        *[
+            (reserved, "reserved")
+            for reserved in ("www", "api", "admin", "app", "public", "static", "mail")
+        ],
     ],
 )
 def test_an_invalid_slug_is_refused_with_a_clear_message_and_creates_nothing(
@@ -182,7 +190,8 @@ def test_a_failure_half_way_leaves_the_tenant_failed_and_a_retry_finishes_it(cle
         assert tenant.status == TenantStatus.ACTIVE and tenant.attempts == 2 and tenant.error == ""
         with schemas.tenant_context(tenant):
             assert sorted(User.objects.values_list("email", flat=True)) == [
-                f"half-way-2@{slug}.example", "o@flaky.example",
+                f"half-way-2@{slug}.example",
+                "o@flaky.example",
             ]
     finally:
         seeders._registry.pop("tests.flaky")
@@ -209,8 +218,11 @@ def test_every_transition_of_the_status_machine(public_db):
     for old in statuses:
         for new in statuses:
             tenant = Tenant.objects.create(
-                schema_name=f"t_sm_{uuid.uuid4().hex[:8]}", slug=f"sm-{uuid.uuid4().hex[:8]}",
-                name="SM", owner_email="o@sm.example", status=old,
+                schema_name=f"t_sm_{uuid.uuid4().hex[:8]}",
+                slug=f"sm-{uuid.uuid4().hex[:8]}",
+                name="SM",
+                owner_email="o@sm.example",
+                status=old,
             )
             allowed = new in services.TRANSITIONS[old]
             if allowed:

@@ -14,7 +14,7 @@ from brokerdesk.tenants import migrating, schemas
 from brokerdesk.tenants.models import Tenant, TenantStatus
 from support.tenants import tenant_destroy
 
-PROBE_MIGRATION = '''
+PROBE_MIGRATION = """
 from django.db import migrations
 
 
@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
             "ALTER TABLE identity_user DROP COLUMN probe_note",
         )
     ]
-'''
+"""
 
 
 @pytest.fixture
@@ -59,7 +59,9 @@ def _undo_probe() -> None:
             cursor.execute(
                 f"DELETE FROM {quoted}.django_migrations WHERE app = 'reporting' AND name = '0001_probe_column'"
             )
-            cursor.execute(f"ALTER TABLE IF EXISTS {quoted}.identity_user DROP COLUMN IF EXISTS probe_note")
+            cursor.execute(
+                f"ALTER TABLE IF EXISTS {quoted}.identity_user DROP COLUMN IF EXISTS probe_note"
+            )
 
 
 def _columns(schema: str) -> set[str]:
@@ -83,7 +85,9 @@ def test_a_stale_template_is_refused_then_migrate_brings_the_column_to_new_tenan
             services.tenant_provision(tenant_id=tenant.pk)
         tenant.refresh_from_db()
         assert tenant.status == TenantStatus.FAILED
-        assert "reporting.0001_probe_column" in tenant.error and "brokerdesk migrate" in tenant.error
+        assert (
+            "reporting.0001_probe_column" in tenant.error and "brokerdesk migrate" in tenant.error
+        )
         assert not schemas.schema_exists(tenant.schema_name)
         assert str(excinfo.value) in tenant.error
 

@@ -22,8 +22,12 @@ def tenant_ensure(slug: str, *, name: str, branding: dict | None = None) -> Tena
     tenant = Tenant.objects.filter(slug=slug).first()
     if tenant is None:
         request = services.tenant_request(
-            slug=slug, name=name, owner_email=f"owner@{slug}.example", actor="tests",
-            branding=branding or {}, enqueue=False,
+            slug=slug,
+            name=name,
+            owner_email=f"owner@{slug}.example",
+            actor="tests",
+            branding=branding or {},
+            enqueue=False,
         )
         tenant = request.tenant
     if tenant.status != TenantStatus.ACTIVE:

@@ -58,7 +58,9 @@ def _walk(patterns: list, *, prefix: str, namespace: str) -> Iterator[Route]:
 ArgumentProvider = Callable[[Canary], dict[str, str]]
 
 
-def url_for(route: Route, canary: Canary, urlconf: str, providers: dict[str, ArgumentProvider]) -> str:
+def url_for(
+    route: Route, canary: Canary, urlconf: str, providers: dict[str, ArgumentProvider]
+) -> str:
     if not route.has_params:
         if route.name:
             return reverse(route.name, urlconf=urlconf)
@@ -89,7 +91,9 @@ def walk(
             for route in routes(urlconf):
                 url = url_for(route, canary, urlconf, providers)
                 response = client.get(url)
-                assert response.status_code < 500, f"{url} on {canary.host} as {who}: {response.status_code}"
+                assert response.status_code < 500, (
+                    f"{url} on {canary.host} as {who}: {response.status_code}"
+                )
                 text = response.content.decode(errors="replace") + str(response.headers)
                 leaks += [Leak(canary.host, who, url, s) for s in others if s in text]
     return leaks

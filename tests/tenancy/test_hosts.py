@@ -7,7 +7,16 @@ import pytest
 from brokerdesk.tenants.models import Domain, Tenant, TenantStatus
 
 
-@pytest.mark.parametrize("host", ["test.localhost", "TEST.LOCALHOST", "Test.Localhost:8000", "www.test.localhost", "test.localhost."])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "test.localhost",
+        "TEST.LOCALHOST",
+        "Test.Localhost:8000",
+        "www.test.localhost",
+        "test.localhost.",
+    ],
+)
 def test_a_tenant_host_is_matched_case_insensitively(db, client, test_tenant, host):
     response = client.get("/", HTTP_HOST=host)
 
@@ -15,7 +24,9 @@ def test_a_tenant_host_is_matched_case_insensitively(db, client, test_tenant, ho
     assert b"Test Broker" in response.content
 
 
-@pytest.mark.parametrize("host", ["nobody.localhost", "localhost.evil.example", "test.localhost.evil.example", "acme"])
+@pytest.mark.parametrize(
+    "host", ["nobody.localhost", "localhost.evil.example", "test.localhost.evil.example", "acme"]
+)
 def test_an_unknown_host_gets_a_404_and_not_the_public_site(db, client, host):
     response = client.get("/", HTTP_HOST=host)
 
@@ -33,11 +44,21 @@ def test_the_platform_domain_serves_the_public_site(public_db, client):
 
 @pytest.mark.parametrize(
     ("status", "text"),
-    [(TenantStatus.REQUESTED, b"is being set up"), (TenantStatus.PROVISIONING, b"is being set up"), (TenantStatus.FAILED, b"could not be set up")],
+    [
+        (TenantStatus.REQUESTED, b"is being set up"),
+        (TenantStatus.PROVISIONING, b"is being set up"),
+        (TenantStatus.FAILED, b"could not be set up"),
+    ],
 )
-def test_a_tenant_that_is_not_active_answers_503_with_an_honest_page(public_db, client, status, text):
+def test_a_tenant_that_is_not_active_answers_503_with_an_honest_page(
+    public_db, client, status, text
+):
     tenant = Tenant.objects.create(
-        schema_name="t_pending", slug="pending", name="Pending FX", owner_email="o@p.example", status=status
+        schema_name="t_pending",
+        slug="pending",
+        name="Pending FX",
+        owner_email="o@p.example",
+        status=status,
     )
     Domain.objects.create(domain="pending.localhost", tenant=tenant, is_primary=True)
 
@@ -48,7 +69,9 @@ def test_a_tenant_that_is_not_active_answers_503_with_an_honest_page(public_db, 
 
 
 def test_domains_are_stored_lower_case(public_db, test_tenant):
-    domain = Domain.objects.create(domain="Custom.Broker.Example.", tenant=test_tenant, is_primary=False)
+    domain = Domain.objects.create(
+        domain="Custom.Broker.Example.", tenant=test_tenant, is_primary=False
+    )
 
     assert Domain.objects.get(pk=domain.pk).domain == "custom.broker.example"
 

@@ -24,7 +24,9 @@ PROVIDERS = {
 
 
 def _canary(slug: str, name: str, colour: str) -> Canary:
-    tenant = tenant_ensure(slug, name=name, branding={"primary_color": colour, "tagline": f"{name} tagline"})
+    tenant = tenant_ensure(
+        slug, name=name, branding={"primary_color": colour, "tagline": f"{name} tagline"}
+    )
     marker = f"CANARY-{slug.upper()}-7f3a"
     with schemas.tenant_context(tenant):
         owner = User.objects.get(email=f"owner@{slug}.example")

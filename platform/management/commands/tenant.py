@@ -44,7 +44,9 @@ class Command(BaseCommand):
             self._finish(self._wait(tenant, options["timeout"]))
         else:
             for tenant in Tenant.objects.exclude(schema_name="public"):
-                self.stdout.write(f"{tenant.slug:<24} {tenant.status:<13} {services.tenant_url(tenant)}")
+                self.stdout.write(
+                    f"{tenant.slug:<24} {tenant.status:<13} {services.tenant_url(tenant)}"
+                )
 
     def _create(self, options: dict[str, Any]) -> None:
         branding = {
