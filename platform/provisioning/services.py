@@ -7,6 +7,7 @@ Every transition is a compare-and-swap update plus a TenantStatusChange row.
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -243,3 +244,33 @@ def _build(tenant: Tenant) -> None:
     )
     with schemas.tenant_context(tenant), transaction.atomic():
         seeders.run_all(context)
+
+
+_HOSTNAME_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def _domain_error(domain: str) -> str | None:
+    labels = domain.split(".")
+    if len(domain) > 253 or len(labels) < 2 or not all(_HOSTNAME_LABEL.match(x) for x in labels):
+        return f"{domain!r} is not a valid host name."
+    if domain == settings.PLATFORM_DOMAIN or domain.endswith("." + settings.PLATFORM_DOMAIN):
+        return f"{domain!r} is under the platform's own domain; use the tenant's slug instead."
+    if Domain.objects.filter(domain=domain).exists():
+        return f"{domain!r} is already in use."
+    return None
+
+
+def tenant_domain_add(*, slug: str, domain: str, actor: str) -> Domain:
+    """Attach a custom domain (e.g. portal.acme-fx.com) to a tenant; stored lower-case."""
+    tenant = Tenant.objects.filter(slug=slug).first()
+    if tenant is None or tenant.schema_name == settings.PUBLIC_SCHEMA_NAME:
+        raise ValidationError({"slug": [f"No tenant {slug!r}."]})
+    normalised = domain.strip().rstrip(".").lower()
+    if error := _domain_error(normalised):
+        raise ValidationError({"domain": [error]})
+    with transaction.atomic():
+        added = Domain.objects.create(domain=normalised, tenant=tenant, is_primary=False)
+        _record(
+            tenant, tenant.status, tenant.status, actor=actor, reason=f"domain added: {normalised}"
+        )
+    return added

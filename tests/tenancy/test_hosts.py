@@ -82,3 +82,48 @@ def test_the_three_faces_answer_on_a_tenant_host(tenant_client, path):
 
     assert response.status_code == 200
     assert b"Test Broker" in response.content
+
+
+def test_a_custom_domain_serves_its_tenant(public_db, client, test_tenant):
+    from brokerdesk.platform.provisioning.services import tenant_domain_add
+
+    tenant_domain_add(slug="test", domain="Portal.Test-Broker.Example.", actor="tests")
+
+    response = client.get("/", HTTP_HOST="portal.test-broker.example")
+    assert response.status_code == 200 and b"Test Broker" in response.content
+
+
+@pytest.mark.parametrize(
+    ("domain", "fragment"),
+    [
+        ("not a host", "not a valid host name"),
+        ("nodots", "not a valid host name"),
+        ("-bad.example", "not a valid host name"),
+        ("other.localhost", "under the platform's own domain"),
+        ("test.localhost", "under the platform's own domain"),
+        ("a" * 64 + ".example", "not a valid host name"),
+    ],
+)
+def test_a_bad_custom_domain_is_refused_and_nothing_is_saved(
+    public_db, test_tenant, domain, fragment
+):
+    from django.core.exceptions import ValidationError
+
+    from brokerdesk.platform.provisioning.services import tenant_domain_add
+
+    before = Domain.objects.count()
+    with pytest.raises(ValidationError) as excinfo:
+        tenant_domain_add(slug="test", domain=domain, actor="tests")
+
+    assert fragment in " ".join(excinfo.value.message_dict["domain"])
+    assert Domain.objects.count() == before
+
+
+def test_a_domain_already_in_use_is_refused(public_db, test_tenant):
+    from django.core.exceptions import ValidationError
+
+    from brokerdesk.platform.provisioning.services import tenant_domain_add
+
+    tenant_domain_add(slug="test", domain="taken.example", actor="tests")
+    with pytest.raises(ValidationError, match="already in use"):
+        tenant_domain_add(slug="test", domain="TAKEN.example", actor="tests")

@@ -34,11 +34,22 @@ class Command(BaseCommand):
         retry.add_argument("--slug", required=True)
         retry.add_argument("--timeout", type=float, default=60.0)
         sub.add_parser("list", help="list brokers with their status")
+        domain = sub.add_parser("add-domain", help="attach a custom domain to a broker")
+        domain.add_argument("--slug", required=True)
+        domain.add_argument("--domain", required=True)
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
         if action == "create":
             self._create(options)
+        elif action == "add-domain":
+            try:
+                added = services.tenant_domain_add(
+                    slug=options["slug"], domain=options["domain"], actor="cli"
+                )
+            except ValidationError as exc:
+                raise CommandError(_messages(exc)) from None
+            self.stdout.write(f"{added.domain} now serves {options['slug']}")
         elif action == "retry":
             tenant = services.tenant_retry(slug=options["slug"], actor="cli")
             self._finish(self._wait(tenant, options["timeout"]))
