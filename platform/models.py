@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from django.db import models
 
+from brokerdesk.platform.money import MinorUnitsField
+
 
 class Plan(models.Model):
     """A subscription plan: a fixed monthly price in minor units of its currency."""
 
     code = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=80)
-    monthly_price_minor = models.BigIntegerField()
+    monthly_price_minor = MinorUnitsField()
     currency = models.CharField(max_length=3, default="USD")
 
     class Meta:

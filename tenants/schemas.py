@@ -14,6 +14,7 @@ from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_context, schema_exists, tenant_context
 
 Migration = tuple[str, str]
+CLONE_LOCK_KEY = 0x62726B64  # "brkd": one lock for every clone in this database
 
 __all__ = ["schema_context", "tenant_context", "schema_exists"]
 
@@ -114,7 +115,14 @@ def schema_clone(*, source: str, target: str) -> None:
 
     The rows copied include ``django_migrations``, so the clone is born fully migrated.
     """
-    CloneSchema().clone_schema(source, target, clone_mode="DATA", set_connection=True)
+    # django-tenants re-creates public.clone_schema() and its `cloneparms` type before every
+    # clone; two clones at once collide on that type, so clones take one shared lock.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [CLONE_LOCK_KEY])
+        try:
+            CloneSchema().clone_schema(source, target, clone_mode="DATA", set_connection=True)
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [CLONE_LOCK_KEY])
 
 
 def tenant_schemas() -> list[str]:

@@ -61,7 +61,6 @@ def django_db_setup(request, django_db_modify_db_settings, django_db_blocker) ->
         for conn_settings in (settings.DATABASES["default"], connection.settings_dict):
             conn_settings["NAME"] = test_name
         connection.close()
-        os.environ["BROKERDESK_TEST_DATABASE"] = test_name
         migrate_all(verbosity=0, executor="standard", log=lambda _: None)
         _test_tenant_ensure()
     yield

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin, UserManager
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 
@@ -11,12 +14,13 @@ class UserKind(models.TextChoices):
     OPERATOR = "operator", "Platform operator"
     STAFF = "staff", "Staff"
     CLIENT = "client", "Client"
-    PARTNER = "partner", "IB / partner"
+    IB = "ib", "IB"
 
 
 class User(AbstractBaseUser, PermissionsMixin):
     """A person who logs in. The schema decides whose person it is (ADR 0004)."""
 
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     email = models.EmailField(unique=True)
     full_name = models.CharField(max_length=150, blank=True)
     kind = models.CharField(max_length=16, choices=UserKind.choices, default=UserKind.CLIENT)
@@ -32,6 +36,13 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="identity_user_email_ci_unique")
+        ]
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
     def __str__(self) -> str:
         return self.email

@@ -135,9 +135,12 @@ def tenant_request(
 
 
 def tenant_retry(*, slug: str, actor: str) -> Tenant:
-    """Queue provisioning again for a failed tenant; any other state is returned as it is."""
-    tenant = Tenant.objects.get(slug=slug)
-    if tenant.status == S.FAILED:
+    """Queue provisioning again for a tenant that is not active (failed, or stuck because its
+    task was lost); a run already in progress holds the tenant's lock, so a second is a no-op."""
+    tenant = Tenant.objects.filter(slug=slug).first()
+    if tenant is None:
+        raise ValidationError({"slug": [f"No tenant {slug!r}."]})
+    if tenant.status != S.ACTIVE:
         _enqueue(tenant.pk)
     return tenant
 
@@ -253,6 +256,8 @@ def _domain_error(domain: str) -> str | None:
     labels = domain.split(".")
     if len(domain) > 253 or len(labels) < 2 or not all(_HOSTNAME_LABEL.match(x) for x in labels):
         return f"{domain!r} is not a valid host name."
+    if domain.startswith("www."):
+        return f"{domain!r} starts with 'www.', which requests lose before the lookup; add {domain[4:]!r}."
     if domain == settings.PLATFORM_DOMAIN or domain.endswith("." + settings.PLATFORM_DOMAIN):
         return f"{domain!r} is under the platform's own domain; use the tenant's slug instead."
     if Domain.objects.filter(domain=domain).exists():

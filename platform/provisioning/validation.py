@@ -16,9 +16,8 @@ def validate_slug(slug: str) -> None:
     if not slug:
         raise ValidationError("The slug is empty.", code="empty")
     if slug != slug.lower():
-        raise ValidationError(
-            f"The slug {slug!r} has upper-case letters; use {slug.lower()!r}.", code="case"
-        )
+        hint = f"; use {slug.lower()!r}" if _DNS_LABEL.match(slug.lower()) else ""
+        raise ValidationError(f"The slug {slug!r} has upper-case letters{hint}.", code="case")
     if len(slug) > SLUG_MAX_LENGTH:
         raise ValidationError(
             f"The slug is {len(slug)} characters long; at most {SLUG_MAX_LENGTH} are allowed.",

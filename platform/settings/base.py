@@ -6,6 +6,7 @@ from pathlib import Path
 
 from brokerdesk.platform.settings.env import (
     env_bool,
+    env_choice,
     env_database,
     env_int,
     env_list,
@@ -21,7 +22,7 @@ DEBUG = env_bool("DEBUG", False)
 PLATFORM_DOMAIN = env_str("PLATFORM_DOMAIN", "localhost").lower()
 # Hosts are validated by the tenant domain lookup (unknown host → 404), see ADR 0009.
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["*"])
-PUBLIC_URL_SCHEME = env_str("PUBLIC_URL_SCHEME", "http")
+PUBLIC_URL_SCHEME = env_choice("PUBLIC_URL_SCHEME", ("http", "https"), "http")
 PUBLIC_URL_PORT = env_int("PUBLIC_URL_PORT", 0, minimum=0)
 
 # --- Apps: the frozen list (docs/adr/0005-apps-and-labels.md) -------------------------------
@@ -193,6 +194,9 @@ LOGGING = {
             "formatter": "tenant",
         }
     },
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": env_choice("LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "INFO"),
+    },
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

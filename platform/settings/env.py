@@ -58,6 +58,13 @@ def env_int(name: str, default: Any = MISSING, *, minimum: int | None = None) ->
     return number
 
 
+def env_choice(name: str, choices: tuple[str, ...], default: Any = MISSING) -> str:
+    value = env_str(name, default)
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
 def env_list(name: str, default: Any = MISSING) -> list[str]:
     value = _raw(name, default)
     if value is None:

@@ -105,3 +105,9 @@ def test_every_tenant_module_has_its_app_with_a_frozen_label():
     labels = {app.rsplit(".apps.", 1)[0].rsplit(".", 1)[-1] for app in settings.TENANT_APPS}
     assert expected <= labels
     assert {p.name for p in (REPO / "modules").iterdir() if (p / "apps.py").exists()} == expected
+
+
+def test_models_and_migrations_agree(db):
+    from django.core.management import call_command
+
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)

@@ -64,3 +64,12 @@ def test_an_unknown_token_gets_a_clear_404(tenant_client):
     response = tenant_client.get("/set-password/nonsense/")
 
     assert response.status_code == 404 and b"expired or was already used" in response.content
+
+
+def test_emails_are_unique_whatever_their_case(db):
+    from django.db import IntegrityError, transaction
+
+    User.objects.create(email="Same@Example.com")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.bulk_create([User(email="SAME@example.com")])
+    assert User.objects.get(email="same@example.com").public_id is not None

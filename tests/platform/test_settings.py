@@ -32,6 +32,8 @@ def _brokerdesk(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         ("DATABASE_URL", "postgresql://u@h:5432/", "DATABASE_URL must name a database"),
         ("REDIS_URL", "http://localhost", "REDIS_URL must be a redis:// URL"),
         ("MIGRATE_PROCESSES", "0", "MIGRATE_PROCESSES must be at least 1"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ("PUBLIC_URL_SCHEME", "ftp", "PUBLIC_URL_SCHEME must be one of http, https"),
     ],
 )
 def test_a_bad_environment_value_stops_start_up_naming_the_variable(variable, value, message):

@@ -30,7 +30,7 @@ class Command(BaseCommand):
             "--inline", action="store_true", help="provision in this process, not on a worker"
         )
         create.add_argument("--no-wait", action="store_true")
-        retry = sub.add_parser("retry", help="provision a failed broker again")
+        retry = sub.add_parser("retry", help="provision a broker that is not active again")
         retry.add_argument("--slug", required=True)
         retry.add_argument("--timeout", type=float, default=60.0)
         sub.add_parser("list", help="list brokers with their status")
@@ -51,7 +51,10 @@ class Command(BaseCommand):
                 raise CommandError(_messages(exc)) from None
             self.stdout.write(f"{added.domain} now serves {options['slug']}")
         elif action == "retry":
-            tenant = services.tenant_retry(slug=options["slug"], actor="cli")
+            try:
+                tenant = services.tenant_retry(slug=options["slug"], actor="cli")
+            except ValidationError as exc:
+                raise CommandError(_messages(exc)) from None
             self._finish(self._wait(tenant, options["timeout"]))
         else:
             for tenant in Tenant.objects.exclude(schema_name="public"):
