@@ -1,0 +1,368 @@
+"""`brokerdesk demo`: the whole product on one machine, with two branded demo brokers.
+
+Starts (or reuses) PostgreSQL, Redis and S3, migrates, starts a real Celery worker,
+provisions `acme` and `zenith` through it, starts gunicorn and serves until SIGINT/SIGTERM.
+`--smoke` checks every face over HTTP instead of serving, then stops. Runs are idempotent:
+a second run reuses the data dir and provisions nothing that exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from brokerdesk.platform.devstack.services import APP, VENV_BIN, DevStack, ServiceError, port_free
+
+SETTINGS = "brokerdesk.platform.settings.dev"
+DEMO_PASSWORD = "demo-broker-2025"
+PROVISION_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class DemoBroker:
+    slug: str
+    name: str
+    owner_email: str
+    branding: dict[str, str] = field(default_factory=dict)
+
+
+BROKERS = (
+    DemoBroker(
+        "acme",
+        "Acme FX",
+        "owner@acme.example",
+        {
+            "primary_color": "#e4572e",
+            "accent_color": "#1b1b3a",
+            "tagline": "Tight spreads, fast fills.",
+        },
+    ),
+    DemoBroker(
+        "zenith",
+        "Zenith Markets",
+        "owner@zenith.example",
+        {"primary_color": "#17a398", "accent_color": "#0b3954", "tagline": "Trade from the top."},
+    ),
+)
+FACES = (("/", "Trader's Room"), ("/backoffice/", "Back Office"), ("/partners/", "Partner portal"))
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM arrived."""
+
+
+class DemoError(RuntimeError):
+    """The demo cannot go on; the message says why."""
+
+
+def _domain() -> str:
+    """The platform's domain; brokers live on <slug>.<domain>."""
+    return os.environ.get("PLATFORM_DOMAIN") or "localhost"
+
+
+def say(message: str) -> None:
+    """One progress line, flushed at once (the output is often a pipe)."""
+    print(message, flush=True)
+
+
+def main(argv: list[str]) -> int:
+    """Run the demo; 0 on a clean stop or a passed smoke check."""
+    args = _parse(argv)
+    if not port_free(args.port):
+        say(f"demo: port {args.port} on 127.0.0.1 is in use; pick another with --port")
+        return 2
+    stack = DevStack(say=say)
+    with _interruptible():
+        try:
+            return _run(stack, args)
+        except Interrupted as exc:
+            say(f"demo: {exc} received, stopping")
+            return 0
+        except (ServiceError, DemoError) as exc:
+            say(f"demo: FAILED: {exc}")
+            return 1
+        finally:
+            _shutdown(stack)
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="brokerdesk demo", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--port", type=int, default=8000, help="HTTP port on 127.0.0.1 (default 8000)"
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="check every face over HTTP, then stop (exit 1 on failure)",
+    )
+    return parser.parse_args(argv)
+
+
+def _run(stack: DevStack, args: argparse.Namespace) -> int:
+    """Everything between start and serve; returns the exit status."""
+    started = time.perf_counter()
+    say(f"services: data dir {stack.root}")
+    env = stack.ensure_infra()
+    os.environ.update(env)
+    os.environ["PUBLIC_URL_PORT"] = str(args.port)
+    os.environ.setdefault("PLATFORM_DOMAIN", "localhost")
+    # Always the dev settings: an inherited DJANGO_SETTINGS_MODULE (pytest sets one) is not meant.
+    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
+    _django_setup()
+    _start_worker(stack)
+    # gunicorn boots while the brokers provision; it answers 503 for them until they are active.
+    _start_web(stack, args.port)
+    _provision_all(stack)
+    stack.await_ready("web", lambda: _get(args.port, _domain(), "/healthz")[0] == 200)
+    say(f"web: serving on http://127.0.0.1:{args.port}/")
+    say(f"ready in {time.perf_counter() - started:.1f} s")
+    _print_urls(stack, args.port)
+    if args.smoke:
+        return _smoke(args.port)
+    say("serving; press Ctrl-C to stop")
+    return _serve(stack)
+
+
+def _django_setup() -> None:
+    """django.setup(), then migrate_all() with its one-line summary."""
+    import django
+
+    django.setup()
+    from brokerdesk.tenants.migrating import migrate_all
+
+    report = migrate_all(verbosity=0, log=lambda line: say(f"migrate: {line}"))
+    say(f"migrate: {report.summary()}")
+
+
+def _start_worker(stack: DevStack) -> None:
+    """A real Celery worker (never eager): provisioning runs on it."""
+    argv = [
+        str(VENV_BIN / "brokerdesk"), "worker", "--concurrency=2", "--pool=prefork",
+        "--hostname=demo@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
+    ]  # fmt: skip
+    stack.spawn("worker", argv, tier=APP)
+    say(f"worker: started, pid {stack.get('worker').pid}, log {stack.log_dir / 'worker.log'}")
+
+
+def _start_web(stack: DevStack, port: int) -> None:
+    """gunicorn on 127.0.0.1:<port> (not waited for here)."""
+    argv = [
+        str(VENV_BIN / "gunicorn"), "brokerdesk.platform.wsgi:application",
+        "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
+        "--graceful-timeout", "5", "--access-logfile", "-",
+    ]  # fmt: skip
+    stack.spawn("web", argv, tier=APP)
+    say(f"web: started, pid {stack.get('web').pid}, log {stack.log_dir / 'web.log'}")
+
+
+def _provision_all(stack: DevStack) -> None:
+    """Request each demo broker (a no-op if it exists), wait until it is active, set logins."""
+    from django.db import connection
+
+    for broker in BROKERS:
+        # One at a time: two first clones at once collide in django-tenants' clone set-up
+        # (UniqueViolation on public.cloneparms) until schema_clone serialises itself.
+        if (pending := _request(broker)) is not None:
+            _await_active(stack, pending)
+    for broker in BROKERS:
+        _owner_login(broker)
+    connection.close()
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A broker being provisioned: its tenant, its attempts before, when we asked."""
+
+    tenant: Any
+    attempts: int
+    started: float
+
+
+def _request(broker: DemoBroker) -> Pending | None:
+    """Ask for ``broker``; None if it is already active."""
+    from brokerdesk.platform.provisioning.services import tenant_request
+    from brokerdesk.platform.tasks import provision_tenant
+    from brokerdesk.tenants.models import TenantStatus
+
+    result = tenant_request(
+        slug=broker.slug,
+        name=broker.name,
+        owner_email=broker.owner_email,
+        branding=broker.branding,
+        actor="demo",
+        enqueue=True,
+    )
+    tenant = result.tenant
+    if result.created:
+        say(f"broker {broker.slug}: requested, provisioning on the worker")
+    elif tenant.status == TenantStatus.ACTIVE:
+        say(f"broker {broker.slug}: exists ({tenant.status})")
+        return None
+    else:
+        # Redis keeps no queue across restarts, so a broker left half-way needs a new task.
+        say(f"broker {broker.slug}: exists ({tenant.status}), provisioning it again")
+        provision_tenant.delay(tenant.pk)
+    return Pending(tenant, tenant.attempts, time.perf_counter())
+
+
+def _await_active(stack: DevStack, pending: Pending) -> None:
+    """Poll until the tenant is active; fail on a new failed attempt, a dead worker, a timeout."""
+    from brokerdesk.tenants.models import TenantStatus
+
+    tenant = pending.tenant
+    deadline = time.monotonic() + PROVISION_TIMEOUT_S
+    while True:
+        tenant.refresh_from_db()
+        if tenant.status == TenantStatus.ACTIVE:
+            seconds = time.perf_counter() - pending.started
+            say(f"broker {tenant.slug}: provisioned (active after {seconds:.1f} s)")
+            return
+        if tenant.status == TenantStatus.FAILED and tenant.attempts > pending.attempts:
+            raise DemoError(f"broker {tenant.slug}: provisioning failed: {tenant.error}")
+        stack.check_alive("worker")
+        if time.monotonic() > deadline:
+            raise DemoError(
+                f"broker {tenant.slug} is still {tenant.status} after "
+                f"{PROVISION_TIMEOUT_S:.0f} s{stack.log_tail('worker')}"
+            )
+        time.sleep(0.05)
+
+
+def _owner_login(broker: DemoBroker) -> None:
+    """Give the owner the demo password (hashing only when it differs: sessions survive)."""
+    from brokerdesk.modules.identity.models import User
+    from brokerdesk.modules.identity.services import super_admin_ensure
+    from brokerdesk.tenants.models import Tenant
+    from brokerdesk.tenants.schemas import tenant_context
+
+    tenant = Tenant.objects.get(slug=broker.slug)
+    with tenant_context(tenant):
+        owner = User.objects.filter(email=broker.owner_email).first()
+        owner = owner or super_admin_ensure(email=broker.owner_email)
+        if not owner.check_password(DEMO_PASSWORD):
+            owner.set_password(DEMO_PASSWORD)
+            owner.save(update_fields=["password"])
+
+
+def _print_urls(stack: DevStack, port: int) -> None:
+    """The addresses and logins, for a human."""
+    say(f"  platform        http://{_domain()}:{port}/")
+    for broker in BROKERS:
+        base = f"http://{broker.slug}.{_domain()}:{port}"
+        say(f"  {broker.name:<15} {base}/  (Trader's Room)")
+        say(f"  {'':<15} {base}/backoffice/  (Back Office)")
+        say(f"  {'':<15} {base}/partners/  (Partner portal)")
+        say(f"  {'':<15} login: {broker.owner_email} / {DEMO_PASSWORD}")
+    say(f"  logs            {stack.log_dir}/")
+
+
+def _get(port: int, host: str, path: str) -> tuple[int, str]:
+    """GET ``path`` from 127.0.0.1:<port> as ``host`` (*.localhost does not resolve in Python)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path, headers={"Host": f"{host}:{port}"})
+        response = conn.getresponse()
+        return response.status, response.read().decode("utf-8", "replace")
+    except OSError:
+        return 0, ""
+    finally:
+        conn.close()
+
+
+def _smoke(port: int) -> int:
+    """Every face shows its broker's name and colour; the platform answers; strangers get 404."""
+    domain = _domain()
+    checks: list[tuple[str, str, int, tuple[str, ...]]] = [(domain, "/", 200, ())]
+    for broker in BROKERS:
+        expected = (broker.name, broker.branding["primary_color"])
+        checks += [(f"{broker.slug}.{domain}", path, 200, expected) for path, _ in FACES]
+    checks.append((f"nobody.{domain}", "/", 404, ()))
+    failures = [problem for check in checks if (problem := _check(port, *check))]
+    if failures:
+        say(f"smoke: FAILED {len(failures)} of {len(checks)} checks:")
+        for problem in failures:
+            say(f"  {problem}")
+        return 1
+    say(f"smoke: {len(checks)} checks passed")
+    return 0
+
+
+def _check(port: int, host: str, path: str, status: int, texts: tuple[str, ...]) -> str | None:
+    """One smoke check: None if it passes, else what went wrong."""
+    got, body = _get(port, host, path)
+    url = f"http://{host}:{port}{path}"
+    if got != status:
+        return f"GET {url}: expected {status}, got {got or 'no answer'}"
+    if missing := [text for text in texts if text not in body]:
+        return f"GET {url}: {status} but {missing} not in the page"
+    say(f"smoke: GET {url} -> {got} ok")
+    return None
+
+
+def _serve(stack: DevStack) -> int:
+    """Block until a signal (Interrupted) or until a child dies (exit 1)."""
+    while True:
+        for name in ("web", "worker"):
+            try:
+                stack.check_alive(name)
+            except ServiceError as exc:
+                say(f"demo: {exc}")
+                return 1
+        time.sleep(0.5)
+
+
+_MAIN_PID = os.getpid()
+
+
+def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
+    if os.getpid() != _MAIN_PID:
+        # A process forked from here (migrate's pool) inherits the handler: it must just die.
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    raise Interrupted(signal.Signals(signum).name)
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """SIGINT and SIGTERM raise Interrupted, so start-up and serving unwind the same way."""
+    global _MAIN_PID
+    _MAIN_PID = os.getpid()
+    previous = {
+        sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _shutdown(stack: DevStack) -> None:
+    """Stop every child this process started; further signals must not cut this short."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    _close_db()
+    started = time.perf_counter()
+    stopped = stack.stop()
+    if stopped:
+        say(f"stopped {', '.join(stopped)} in {time.perf_counter() - started:.1f} s")
+
+
+def _close_db() -> None:
+    """Close this process's connections before PostgreSQL goes (if Django got that far)."""
+    from django.conf import settings
+
+    if "django.db" in sys.modules and settings.configured:
+        from django.db import connections
+
+        connections.close_all()
