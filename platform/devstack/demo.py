@@ -165,14 +165,13 @@ def _start_web(stack: DevStack, port: int) -> None:
 
 
 def _provision_all(stack: DevStack) -> None:
-    """Request each demo broker (a no-op if it exists), wait until it is active, set logins."""
+    """Request the demo brokers (a no-op for those that exist), wait until active, set logins."""
     from django.db import connection
 
-    for broker in BROKERS:
-        # One at a time: two first clones at once collide in django-tenants' clone set-up
-        # (UniqueViolation on public.cloneparms) until schema_clone serialises itself.
-        if (pending := _request(broker)) is not None:
-            _await_active(stack, pending)
+    # Both at once, as an operator would: the worker runs two provisionings concurrently.
+    pending = [item for broker in BROKERS if (item := _request(broker)) is not None]
+    for item in pending:
+        _await_active(stack, item)
     for broker in BROKERS:
         _owner_login(broker)
     connection.close()
