@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_context, schema_exists, tenant_context
@@ -117,12 +117,10 @@ def schema_clone(*, source: str, target: str) -> None:
     """
     # django-tenants re-creates public.clone_schema() and its `cloneparms` type before every
     # clone; two clones at once collide on that type, so clones take one shared lock.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [CLONE_LOCK_KEY])
-        try:
-            CloneSchema().clone_schema(source, target, clone_mode="DATA", set_connection=True)
-        finally:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [CLONE_LOCK_KEY])
+    # A transaction-scoped lock also makes each clone all-or-nothing.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CLONE_LOCK_KEY])
+        CloneSchema().clone_schema(source, target, clone_mode="DATA", set_connection=True)
 
 
 def tenant_schemas() -> list[str]:

@@ -136,7 +136,7 @@ def celery_worker_process(django_db_setup) -> Iterator[subprocess.Popen]:
     env["DATABASE_URL"] = _database_url(db)
     env["DJANGO_SETTINGS_MODULE"] = "brokerdesk.platform.settings.test"
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    log = REPO / ".data" / "logs" / f"test-worker-{settings.TEST_WORKER}.log"
+    log = Path(settings.DATA_DIR) / "logs" / f"test-worker-{settings.TEST_WORKER}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
         [
