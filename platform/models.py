@@ -38,3 +38,30 @@ class TenantStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '∅'} → {self.to_status}"
+
+
+class OperatorTotpDevice(models.Model):
+    """An operator's TOTP second factor; ``last_step`` refuses a replayed code."""
+
+    user = models.OneToOneField("identity.User", on_delete=models.CASCADE, related_name="+")
+    secret = models.CharField(max_length=64)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_step = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"TOTP device of user {self.user_id}"
+
+
+class OperatorApiToken(models.Model):
+    """A bearer token for the operator API; only its SHA-256 is stored."""
+
+    user = models.ForeignKey("identity.User", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=80)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name

@@ -30,6 +30,10 @@ class TenantMiddleware(TenantMainMiddleware):
         tenant = getattr(request, "tenant", None)
         if tenant is None or tenant.schema_name == settings.PUBLIC_SCHEMA_NAME:
             return None
+        if tenant.status == TenantStatus.SUSPENDED:
+            connection.set_schema_to_public()
+            body = render_to_string("platform/tenant_suspended.html", {"tenant": tenant})
+            return HttpResponse(body, status=503)
         if tenant.status != TenantStatus.ACTIVE:
             connection.set_schema_to_public()
             body = render_to_string("platform/tenant_unavailable.html", {"tenant": tenant})

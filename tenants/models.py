@@ -12,6 +12,7 @@ class TenantStatus(models.TextChoices):
     PROVISIONING = "provisioning", "Provisioning"
     ACTIVE = "active", "Active"
     FAILED = "failed", "Failed"
+    SUSPENDED = "suspended", "Suspended"
 
 
 class Tenant(TenantMixin):

@@ -31,7 +31,8 @@ TRANSITIONS: dict[str, set[str]] = {
     S.REQUESTED: {S.PROVISIONING},
     S.PROVISIONING: {S.ACTIVE, S.FAILED, S.PROVISIONING},
     S.FAILED: {S.PROVISIONING},
-    S.ACTIVE: set(),
+    S.ACTIVE: {S.SUSPENDED},
+    S.SUSPENDED: {S.ACTIVE},
 }
 DEFAULT_PLAN = "starter"
 
@@ -132,6 +133,39 @@ def tenant_request(
         # A concurrent request for the same slug won: return that one.
         return TenantRequest(tenant=Tenant.objects.get(slug=slug), created=False)
     return TenantRequest(tenant=tenant, created=True)
+
+
+def _operable(slug: str) -> Tenant:
+    tenant = (
+        Tenant.objects.filter(slug=slug).exclude(schema_name=settings.PUBLIC_SCHEMA_NAME).first()
+    )
+    if tenant is None:
+        raise ValidationError({"slug": [f"No tenant {slug!r}."]})
+    return tenant
+
+
+def tenant_suspend(*, slug: str, reason: str, actor: str) -> Tenant:
+    """Suspend an active tenant: its faces answer with a suspended page; data is kept."""
+    if not reason.strip():
+        raise ValidationError({"reason": ["Say why the tenant is suspended."]})
+    tenant = _operable(slug)
+    if tenant.status != S.ACTIVE:
+        raise ValidationError(
+            {"slug": [f"Only an active tenant can be suspended; {slug} is {tenant.status}."]}
+        )
+    _transition(tenant, S.SUSPENDED, actor=actor, reason=reason.strip())
+    return tenant
+
+
+def tenant_reactivate(*, slug: str, actor: str, reason: str = "") -> Tenant:
+    """Bring a suspended tenant back to active."""
+    tenant = _operable(slug)
+    if tenant.status != S.SUSPENDED:
+        raise ValidationError(
+            {"slug": [f"Only a suspended tenant can be reactivated; {slug} is {tenant.status}."]}
+        )
+    _transition(tenant, S.ACTIVE, actor=actor, reason=reason.strip() or "reactivated")
+    return tenant
 
 
 def tenant_retry(*, slug: str, actor: str) -> Tenant:
