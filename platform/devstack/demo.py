@@ -122,6 +122,7 @@ def _run(stack: DevStack, args: argparse.Namespace) -> int:
     # gunicorn boots while the brokers provision; it answers 503 for them until they are active.
     _start_web(stack, args.port)
     _provision_all(stack)
+    _operator_login()
     stack.await_ready("web", lambda: _get(args.port, _domain(), "/healthz")[0] == 200)
     say(f"web: serving on http://127.0.0.1:{args.port}/")
     say(f"ready in {time.perf_counter() - started:.1f} s")
@@ -252,9 +253,28 @@ def _owner_login(broker: DemoBroker) -> None:
             owner.save(update_fields=["password"])
 
 
+DEMO_OPERATOR = "operator@brokerdesk.example"
+
+
+def _operator_login() -> None:
+    """A platform operator for the console; the second factor is enrolled at first sign-in."""
+    from brokerdesk.modules.identity.models import User
+    from brokerdesk.platform.console.operators import operator_create
+
+    user = User.objects.filter(email=DEMO_OPERATOR).first()
+    if user is None:
+        operator_create(email=DEMO_OPERATOR, password=DEMO_PASSWORD)
+        say(f"operator: {DEMO_OPERATOR} created")
+    elif not user.check_password(DEMO_PASSWORD):
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+
+
 def _print_urls(stack: DevStack, port: int) -> None:
     """The addresses and logins, for a human."""
     say(f"  platform        http://{_domain()}:{port}/")
+    say(f"  {'':<15} http://{_domain()}:{port}/console/  (operator console)")
+    say(f"  {'':<15} login: {DEMO_OPERATOR} / {DEMO_PASSWORD}, then a TOTP code (enrol at first sign-in)")
     for broker in BROKERS:
         base = f"http://{broker.slug}.{_domain()}:{port}"
         say(f"  {broker.name:<15} {base}/  (Trader's Room)")
