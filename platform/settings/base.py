@@ -18,6 +18,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = Path(env_str("BROKERDESK_DATA_DIR", str(REPO_ROOT / ".data")))
 
 SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-change-me-0123456789-abcdefghijklmnop")
+# Keys that encrypt tenant secrets at rest, comma-separated, the first encrypts (ADR 0013).
+# dev/test fall back to a fixed public key; production requires them.
+SECRET_ENCRYPTION_KEYS = env_list("BROKERDESK_SECRET_KEYS", [])
 DEBUG = env_bool("DEBUG", False)
 PLATFORM_DOMAIN = env_str("PLATFORM_DOMAIN", "localhost").lower()
 # Hosts are validated by the tenant domain lookup (unknown host → 404), see ADR 0009.

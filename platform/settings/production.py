@@ -1,10 +1,13 @@
 """Production: every secret from the environment, HTTPS only; passes `check --deploy` cleanly."""
 
 from brokerdesk.platform.settings.base import *  # noqa: F403
-from brokerdesk.platform.settings.env import env_bool, env_int, env_str
+from brokerdesk.platform.settings.env import env_bool, env_int, env_list, env_str
+from brokerdesk.tenants.config.crypto import keys_check
 
 DEBUG = False
 SECRET_KEY = env_str("SECRET_KEY")
+# Required, and never the public development key (ADR 0013).
+SECRET_ENCRYPTION_KEYS = keys_check(env_list("BROKERDESK_SECRET_KEYS"), allow_dev_key=False)
 PUBLIC_URL_SCHEME = "https"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = True

@@ -6,9 +6,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from brokerdesk.platform.settings.base import *  # noqa: F403
 from brokerdesk.platform.settings.base import REDIS_URL as _BASE_REDIS_URL
+from brokerdesk.tenants.config.crypto import DEV_KEY, keys_check
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# A fixed public key unless the environment names one (ADR 0013).
+SECRET_ENCRYPTION_KEYS = keys_check(SECRET_ENCRYPTION_KEYS or [DEV_KEY])  # noqa: F405
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

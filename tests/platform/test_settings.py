@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 BROKERDESK = str(Path(sys.executable).parent / "brokerdesk")
 
@@ -60,6 +61,7 @@ def test_production_settings_pass_check_deploy_without_warnings():
         "WARNING",
         DJANGO_SETTINGS_MODULE="brokerdesk.platform.settings.production",
         SECRET_KEY=secrets.token_urlsafe(50),
+        BROKERDESK_SECRET_KEYS=Fernet.generate_key().decode(),
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
