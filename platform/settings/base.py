@@ -130,7 +130,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_redis_url("REDIS_URL")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Keys are "<schema>:<prefix>:<version>:<key>"; clear() empties one schema (ADR 0012).
+        "BACKEND": "brokerdesk.tenants.cache.TenantRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
@@ -144,14 +145,53 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TENANT_CACHE_SECONDS = 30
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Periodic jobs run once per active tenant: each entry calls the fan-out on the public schema
+# with the tenant task's name, then that task's args and kwargs (ADR 0012).
+CELERY_BEAT_SCHEDULE = {
+    "tenants-heartbeat": {
+        "task": "tenants.for_each_active_tenant",
+        "schedule": 600.0,
+        "args": ("tenants.ping_tenant",),
+    },
+}
 
 # --- Storage (S3 over HTTP; moto's server locally) -------------------------------------------
 S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "")
-S3_BUCKET = env_str("S3_BUCKET", "brokerdesk")
+S3_BUCKET = env_str("S3_BUCKET", "") or "brokerdesk"
+S3_URL_TTL_S = env_int("S3_URL_TTL_S", 600, minimum=1)
+# Files go to S3 once an endpoint or a bucket is named; keys are tenants/<schema>/… (ADR 0012).
+S3_CONFIGURED = bool(S3_ENDPOINT_URL or env_str("S3_BUCKET", ""))
+S3_STORAGE_OPTIONS = {
+    "bucket_name": S3_BUCKET,
+    "endpoint_url": S3_ENDPOINT_URL or None,
+    # Endpoints other than AWS's (moto, MinIO) are addressed by path, not by bucket host name.
+    "addressing_style": "path" if S3_ENDPOINT_URL else None,
+    "signature_version": "s3v4",
+    "default_acl": None,  # private objects: reads go through signed URLs only
+    "querystring_auth": True,
+    "querystring_expire": S3_URL_TTL_S,
+    "file_overwrite": False,
+}
+MEDIA_ROOT = DATA_DIR / "media"
+MULTITENANT_RELATIVE_MEDIA_ROOT = "tenants/%s"
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": (
+        {"BACKEND": "brokerdesk.tenants.storage.TenantS3Storage", "OPTIONS": S3_STORAGE_OPTIONS}
+        if S3_CONFIGURED
+        # Without S3, still one folder per schema: <data>/media/tenants/<schema>/.
+        else {"BACKEND": "django_tenants.files.storage.TenantFileSystemStorage"}
+    ),
+    # The platform's own files (public schema only on S3): storages["platform"].
+    "platform": (
+        {"BACKEND": "brokerdesk.tenants.storage.PlatformS3Storage", "OPTIONS": S3_STORAGE_OPTIONS}
+        if S3_CONFIGURED
+        else {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": DATA_DIR / "media" / "platform"},
+        }
+    ),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True

@@ -12,8 +12,9 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # A fixed public key unless the environment names one (ADR 0013).
 SECRET_ENCRYPTION_KEYS = keys_check(SECRET_ENCRYPTION_KEYS or [DEV_KEY])  # noqa: F405
+# The default storage stays base's: the tenant S3 storage on moto when S3 is configured.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
