@@ -8,6 +8,9 @@ from __future__ import annotations
 import io
 import itertools
 import logging
+import os
+import subprocess
+import sys
 import time
 import urllib.request
 import uuid
@@ -108,6 +111,45 @@ def test_s3_is_the_default_storage_and_its_location_follows_the_connection(commi
     assert "location" not in vars(storage)
     with pytest.raises(ImproperlyConfigured, match="decides its own location"):
         TenantS3Storage(location="tenants/t_other", **settings.S3_STORAGE_OPTIONS)
+
+
+def _default_storage_backend(**env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("S3_")} | env
+    environment.pop("PYTEST_XDIST_WORKER", None)
+    return subprocess.run(
+        [
+            str(Path(sys.executable).parent / "brokerdesk"),
+            "shell",
+            "--no-imports",
+            "-c",
+            "from django.conf import settings; print(settings.STORAGES['default']['BACKEND'])",
+        ],
+        env=environment,
+        capture_output=True,
+        text=True,
+        cwd="/",
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "backend"),
+    [
+        ({}, "django_tenants.files.storage.TenantFileSystemStorage"),
+        ({"S3_BUCKET": "files"}, "brokerdesk.tenants.storage.TenantS3Storage"),
+        ({"S3_ENDPOINT_URL": "http://127.0.0.1:9"}, "brokerdesk.tenants.storage.TenantS3Storage"),
+    ],
+)
+def test_s3_becomes_the_default_storage_once_an_endpoint_or_a_bucket_is_named(env, backend):
+    result = _default_storage_backend(**env)
+
+    assert (result.returncode, result.stdout.strip()) == (0, backend), result.stderr
+
+
+def test_a_bad_signed_url_lifetime_stops_start_up():
+    result = _default_storage_backend(S3_URL_TTL_S="0")
+
+    assert result.returncode != 0 and "S3_URL_TTL_S must be at least 1" in result.stderr
 
 
 def test_a_file_saved_in_one_tenant_is_invisible_to_the_other(committed, pair, s3):
