@@ -1,8 +1,9 @@
-from django.urls import path
+from django.urls import include, path
 
 from brokerdesk.modules.backoffice import views
 
 app_name = "backoffice"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("settings/", include("brokerdesk.tenants.config.urls")),
 ]

@@ -9,6 +9,7 @@ from django.test import override_settings
 from brokerdesk.modules.identity.models import User
 from brokerdesk.modules.identity.services import set_password_link_issue
 from brokerdesk.tenants import schemas
+from support.config_canary import config_canary, config_providers
 from support.tenants import tenant_ensure
 from support.walker import Canary, routes, url_for, walk
 
@@ -20,6 +21,7 @@ PUBLIC_URLCONF = "brokerdesk.platform.urls_public"
 # canary's own object, so a leak of the other tenant's data is visible.
 PROVIDERS = {
     "identity:set-password": lambda canary: {"token": canary.route_args["set-password"]["token"]},
+    **config_providers(),
 }
 
 
@@ -34,14 +36,15 @@ def _canary(slug: str, name: str, colour: str) -> Canary:
             email=f"staff@{slug}.example", defaults={"full_name": marker, "kind": "staff"}
         )
         token = set_password_link_issue(user=staff)
+        config_secrets, config_args = config_canary(slug, marker)
     connection.set_schema_to_public()
     host = tenant.get_primary_domain().domain
     return Canary(
         tenant=tenant,
         host=host,
         owner=owner,
-        secrets=[name, marker, owner.email, staff.email, host, colour],
-        route_args={"set-password": {"token": token}},
+        secrets=[name, marker, owner.email, staff.email, host, colour, *config_secrets],
+        route_args={"set-password": {"token": token}, **config_args},
     )
 
 

@@ -1,0 +1,105 @@
+"""Reads of tenant configuration, and the one access check every entry point goes through.
+
+Only a Super admin (an active user with ``is_staff`` and ``is_superuser``; roles arrive with
+RBAC) may read or change configuration. ``<noun>_get_for_actor`` is the only way to load an
+object for someone: a missing object and a forbidden one raise the same ``ConfigNotFound``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, TypeVar
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.db.models import Count, QuerySet
+
+from brokerdesk.tenants.config.models import (
+    Branding,
+    ConfigChange,
+    ConfigObject,
+    LegalDocument,
+    LegalEntity,
+    PspCredential,
+    TradingServer,
+)
+
+T = TypeVar("T", bound=ConfigObject)
+
+
+class ConfigNotFound(ObjectDoesNotExist):
+    """No such configuration object for this actor (missing or not theirs to see)."""
+
+
+def is_config_admin(user: Any) -> bool:
+    """Super admin: the only role that may see and change tenant configuration for now."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and user.is_active
+        and user.is_staff
+        and user.is_superuser
+    )
+
+
+def config_access_check(*, actor: Any) -> None:
+    """Raise ``PermissionDenied`` unless ``actor`` may manage configuration."""
+    if not is_config_admin(actor):
+        raise PermissionDenied("Only a Super admin can manage the broker's configuration.")
+
+
+def _get_for_actor(queryset: QuerySet[T], *, public_id: Any, actor: Any) -> T:
+    if not is_config_admin(actor):
+        raise ConfigNotFound()
+    try:
+        key = uuid.UUID(str(public_id))
+    except ValueError:
+        raise ConfigNotFound() from None
+    found = queryset.filter(public_id=key).first()
+    if found is None:
+        raise ConfigNotFound()
+    return found
+
+
+def legal_entity_get_for_actor(*, public_id: Any, actor: Any) -> LegalEntity:
+    return _get_for_actor(LegalEntity.objects.all(), public_id=public_id, actor=actor)
+
+
+def legal_document_get_for_actor(*, public_id: Any, actor: Any) -> LegalDocument:
+    documents = LegalDocument.objects.select_related("legal_entity")
+    return _get_for_actor(documents, public_id=public_id, actor=actor)
+
+
+def trading_server_get_for_actor(*, public_id: Any, actor: Any) -> TradingServer:
+    return _get_for_actor(TradingServer.objects.all(), public_id=public_id, actor=actor)
+
+
+def psp_credential_get_for_actor(*, public_id: Any, actor: Any) -> PspCredential:
+    return _get_for_actor(PspCredential.objects.all(), public_id=public_id, actor=actor)
+
+
+def branding_get() -> Branding | None:
+    return Branding.objects.filter(singleton=1).first()
+
+
+def legal_entity_list() -> QuerySet[LegalEntity]:
+    return LegalEntity.objects.annotate(document_count=Count("documents")).order_by("name")
+
+
+def trading_server_list() -> QuerySet[TradingServer]:
+    return TradingServer.objects.order_by("name")
+
+
+def psp_credential_list() -> QuerySet[PspCredential]:
+    return PspCredential.objects.order_by("name")
+
+
+def legal_document_public_get(*, public_id: Any) -> LegalDocument | None:
+    """A legal document anyone may read (clients read terms before registering)."""
+    try:
+        key = uuid.UUID(str(public_id))
+    except ValueError:
+        return None
+    return LegalDocument.objects.filter(public_id=key).exclude(file="").first()
+
+
+def config_change_list(*, limit: int = 50) -> list[ConfigChange]:
+    return list(ConfigChange.objects.order_by("-changed_at", "-id")[:limit])

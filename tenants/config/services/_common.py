@@ -1,0 +1,86 @@
+"""What every configuration service shares: actors, field cleaning, change records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from brokerdesk.tenants.config.models import ConfigChange, ConfigObject
+
+
+class Actor(Protocol):
+    """The acting user (identity.User); typed loosely so this app needs no import of it."""
+
+    email: str
+    public_id: Any
+
+
+ActorLike = Actor | str  # a system actor is a label such as "provisioning" or "cli"
+Validator = Callable[[Any], Any]
+REQUIRED = "This field is required."
+
+
+def actor_label(actor: ActorLike) -> str:
+    return actor if isinstance(actor, str) else actor.email
+
+
+def clean_fields(
+    data: Mapping[str, Any],
+    rules: Mapping[str, Validator],
+    *,
+    required: Iterable[str] = (),
+) -> dict[str, Any]:
+    """Run each field's validator; raise one ``ValidationError`` naming every bad field."""
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, Any] = {}
+    for name in required:
+        if name not in data:
+            errors[name] = [REQUIRED]
+    for name, value in data.items():
+        if name not in rules:
+            errors[name] = ["Unknown field."]
+            continue
+        try:
+            cleaned[name] = rules[name](value)
+        except ValidationError as exc:
+            errors[name] = exc.messages
+        except (TypeError, AttributeError, ValueError):
+            # A value of the wrong type from the API is the client's mistake, never a 500.
+            errors[name] = ["Enter a valid value."]
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def changed_fields(obj: ConfigObject, cleaned: Mapping[str, Any]) -> list[str]:
+    """Names of the fields whose value differs from ``obj``'s, in a stable order."""
+    return sorted(name for name, value in cleaned.items() if getattr(obj, name) != value)
+
+
+def change_record(
+    obj: ConfigObject, *, action: str, fields: Iterable[str], actor: ActorLike
+) -> ConfigChange:
+    """Stamp ``obj`` with who and when, and write the history row (field names only)."""
+    obj.updated_at = timezone.now()
+    obj.updated_by = actor_label(actor)
+    return ConfigChange.objects.create(
+        changed_at=obj.updated_at,
+        changed_by=obj.updated_by,
+        changed_by_public_id=None if isinstance(actor, str) else actor.public_id,
+        object_type=type(obj).__name__,
+        object_public_id=obj.public_id,
+        action=action,
+        fields=sorted(set(fields)),
+    )
+
+
+def unique_check(model: type[ConfigObject], *, field: str, value: str, exclude: Any) -> None:
+    """Refuse a name another object of ``model`` already has (case-insensitive)."""
+    others = model.objects.filter(**{f"{field}__iexact": value})
+    if exclude is not None:
+        others = others.exclude(pk=exclude.pk)
+    if others.exists():
+        raise ValidationError({field: [f"{value!r} is already used."]})
