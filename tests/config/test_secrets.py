@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -216,3 +220,37 @@ class _Sink:
 
     def flush(self) -> None:
         pass
+
+
+def _brokerdesk(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, **env}
+    environment.pop("PYTEST_XDIST_WORKER", None)
+    environment.pop("BROKERDESK_SECRET_KEYS", None)
+    environment.update(env)
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "brokerdesk"), *args],
+        env=environment, capture_output=True, text=True, cwd="/", check=False,
+    )  # fmt: skip
+
+
+def test_production_refuses_to_start_without_keys_and_with_the_dev_key():
+    production = {
+        "DJANGO_SETTINGS_MODULE": "brokerdesk.platform.settings.production",
+        "SECRET_KEY": "x" * 60,
+    }
+
+    missing = _brokerdesk("check", **production)
+    dev_key = _brokerdesk("check", **production, BROKERDESK_SECRET_KEYS=crypto.DEV_KEY)
+    bad = _brokerdesk("check", **production, BROKERDESK_SECRET_KEYS=f"{KEY_A},secret")
+
+    assert missing.returncode != 0
+    assert "BROKERDESK_SECRET_KEYS is required but not set" in missing.stderr
+    assert "BROKERDESK_SECRET_KEYS: key 1 is the public development key" in dev_key.stderr
+    assert "BROKERDESK_SECRET_KEYS: key 2 is not a Fernet key" in bad.stderr
+
+
+def test_generate_key_prints_a_usable_key():
+    result = _brokerdesk("config", "generate-key")
+
+    key = result.stdout.strip()
+    assert result.returncode == 0 and crypto.keys_check([key]) == [key]
