@@ -29,6 +29,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # A code from settings.LANGUAGES, validated by the forms that set it; empty until the
+    # user picks one (their browser's language applies until then).
+    language = models.CharField(max_length=8, blank=True, default="")
 
     objects = UserManager()
 
