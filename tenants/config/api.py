@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
@@ -265,6 +266,7 @@ class TradingServerListView(ConfigAPIView):
         return Response(TradingServerSerializer(servers, many=True).data)
 
     @extend_schema(request=TradingServerSerializer, responses={201: TradingServerSerializer})
+    @sensitive_variables()  # the request's secrets are in its locals
     def post(self, request: Request) -> Response:
         incoming = TradingServerSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -281,6 +283,7 @@ class TradingServerDetailView(ConfigAPIView):
         return Response(TradingServerSerializer(server).data)
 
     @extend_schema(request=TradingServerSerializer, responses=TradingServerSerializer)
+    @sensitive_variables()  # the request's secrets are in its locals
     def patch(self, request: Request, public_id: str) -> Response:
         server = self._get(selectors.trading_server_get_for_actor, public_id)
         incoming = TradingServerSerializer(data=request.data, partial=True)
@@ -328,6 +331,7 @@ class PspCredentialListView(ConfigAPIView):
         return Response(PspCredentialSerializer(credentials, many=True).data)
 
     @extend_schema(request=PspCredentialSerializer, responses={201: PspCredentialSerializer})
+    @sensitive_variables()  # the request's secrets are in its locals
     def post(self, request: Request) -> Response:
         incoming = PspCredentialSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -344,6 +348,7 @@ class PspCredentialDetailView(ConfigAPIView):
         return Response(PspCredentialSerializer(credential).data)
 
     @extend_schema(request=PspCredentialSerializer, responses=PspCredentialSerializer)
+    @sensitive_variables()  # the request's secrets are in its locals
     def patch(self, request: Request, public_id: str) -> Response:
         credential = self._get(selectors.psp_credential_get_for_actor, public_id)
         incoming = PspCredentialSerializer(data=request.data, partial=True)

@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.template.loader import select_template
 from django.urls import NoReverseMatch, reverse
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from brokerdesk.tenants.branding import current_branding
@@ -230,6 +231,7 @@ def server_list(request: HttpRequest) -> HttpResponse:
     return _render(request, "server_list.html", {"servers": selectors.trading_server_list()})
 
 
+@sensitive_post_parameters("secret")
 @config_admin_required
 @require_http_methods(["GET", "POST"])
 def server_create(request: HttpRequest) -> HttpResponse:
@@ -247,6 +249,7 @@ def server_create(request: HttpRequest) -> HttpResponse:
     return _render(request, "server_form.html", {"form": form})
 
 
+@sensitive_post_parameters("secret")
 @config_admin_required
 @require_http_methods(["GET", "POST"])
 def server_edit(request: HttpRequest, public_id: str) -> HttpResponse:
@@ -281,6 +284,7 @@ def psp_list(request: HttpRequest) -> HttpResponse:
     return _render(request, "psp_list.html", {"credentials": credentials})
 
 
+@sensitive_post_parameters()
 @config_admin_required
 @require_http_methods(["GET", "POST"])
 def psp_create(request: HttpRequest) -> HttpResponse:
@@ -304,6 +308,7 @@ def psp_create(request: HttpRequest) -> HttpResponse:
     return _render(request, template, context)
 
 
+@sensitive_post_parameters()
 @config_admin_required
 @require_http_methods(["GET", "POST"])
 def psp_edit(request: HttpRequest, public_id: str) -> HttpResponse:

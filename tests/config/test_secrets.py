@@ -254,3 +254,29 @@ def test_generate_key_prints_a_usable_key():
 
     key = result.stdout.strip()
     assert result.returncode == 0 and crypto.keys_check([key]) == [key]
+
+
+def test_an_error_report_of_a_failed_save_shows_no_secret(admin, monkeypatch, rf, settings):
+    """Django's error reports (mails to ADMINS) list every frame's local variables."""
+    from django.views.debug import ExceptionReporter
+
+    from brokerdesk.tenants.config.services import servers
+
+    def explode(server: TradingServer) -> None:
+        raise RuntimeError("database went away")
+
+    settings.DEBUG = False  # reports are cleansed outside DEBUG, as in production
+    monkeypatch.setattr(servers, "_save", explode)
+    with pytest.raises(RuntimeError) as caught:
+        services.trading_server_create(
+            data={"name": "MT5", "platform": "mt5", "address": "mt5.example", "manager_login": "1",
+                  "secret": SERVER_PASSWORD, "currency": "USD"},
+            actor=admin,
+        )  # fmt: skip
+    report = ExceptionReporter(
+        rf.post("/x"), RuntimeError, caught.value, caught.value.__traceback__
+    ).get_traceback_html()
+
+    assert "database went away" in report and "trading_server_create" in report
+    assert "********" in report
+    assert SERVER_PASSWORD not in report

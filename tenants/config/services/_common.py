@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from brokerdesk.tenants.config.models import ConfigChange, ConfigObject
 
@@ -27,6 +28,8 @@ def actor_label(actor: ActorLike) -> str:
     return actor if isinstance(actor, str) else actor.email
 
 
+# Its locals hold whatever was submitted, secrets included: keep them out of error reports.
+@sensitive_variables()
 def clean_fields(
     data: Mapping[str, Any],
     rules: Mapping[str, Validator],

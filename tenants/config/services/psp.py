@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.views.decorators.debug import sensitive_variables
 
 from brokerdesk.tenants.config import validators as v
 from brokerdesk.tenants.config.crypto import Secret
@@ -73,6 +74,7 @@ RULES: Mapping[str, Validator] = {
 REQUIRED = ("name", "provider")
 
 
+@sensitive_variables()  # outermost: hides the locals of every frame below it
 @transaction.atomic
 def psp_credential_create(*, data: Mapping[str, Any], actor: ActorLike) -> PspCredential:
     """A new PSP credential; settings and secrets are checked against the provider's fields."""
@@ -94,6 +96,7 @@ def psp_credential_create(*, data: Mapping[str, Any], actor: ActorLike) -> PspCr
     return credential
 
 
+@sensitive_variables()  # outermost: hides the locals of every frame below it
 @transaction.atomic
 def psp_credential_update(
     *, psp_credential: PspCredential, changes: Mapping[str, Any], actor: ActorLike
@@ -126,6 +129,7 @@ def psp_credential_update(
     return credential
 
 
+@sensitive_variables()
 def psp_secrets_reveal(credential: PspCredential) -> dict[str, str]:
     """The decrypted secrets of ``credential``, for the PSP adapter only."""
     token = credential.secrets
@@ -153,6 +157,7 @@ def _settings_check(settings: Mapping[str, str | None], fields: ProviderFields) 
     return {key: (value or "").strip() for key, value in settings.items() if value}
 
 
+@sensitive_variables()
 def _secrets_merge(
     stored: Mapping[str, str],
     new: Mapping[str, str | None],
@@ -185,6 +190,7 @@ def _secrets_merge(
     return merged
 
 
+@sensitive_variables()
 def _secrets_seal(secrets: Mapping[str, str]) -> Secret:
     return Secret.of(json.dumps(dict(sorted(secrets.items())))) if secrets else Secret()
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.views.decorators.debug import sensitive_variables
 
 from brokerdesk.tenants.config import validators as v
 from brokerdesk.tenants.config.crypto import Secret
@@ -50,6 +51,7 @@ RULES: Mapping[str, Validator] = {
 REQUIRED = ("name", "platform", "address", "manager_login", "secret", "currency")
 
 
+@sensitive_variables()  # outermost: hides the locals of every frame below it
 @transaction.atomic
 def trading_server_create(*, data: Mapping[str, Any], actor: ActorLike) -> TradingServer:
     """A new trading server; its secret is encrypted before it reaches the row."""
@@ -65,6 +67,7 @@ def trading_server_create(*, data: Mapping[str, Any], actor: ActorLike) -> Tradi
     return server
 
 
+@sensitive_variables()  # outermost: hides the locals of every frame below it
 @transaction.atomic
 def trading_server_update(
     *, trading_server: TradingServer, changes: Mapping[str, Any], actor: ActorLike
