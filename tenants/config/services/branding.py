@@ -66,11 +66,13 @@ IMAGES = ("logo", "favicon")
 
 def branding_ensure(*, display_name: str, actor: ActorLike) -> Branding:
     """The tenant's branding row, created with defaults and ``display_name`` if missing."""
-    branding = Branding.objects.filter(singleton=1).first()
-    if branding is None:
-        branding = Branding(display_name=display_name[:120] or "Broker")
+    # get_or_create survives two first saves racing on the singleton's unique key.
+    branding, created = Branding.objects.get_or_create(
+        singleton=1, defaults={"display_name": display_name[:120] or "Broker"}
+    )
+    if created:
         change_record(branding, action="create", fields=["display_name"], actor=actor)
-        branding.save()
+        branding.save(update_fields=["updated_at", "updated_by"])
         brand_cache_invalidate()
     return branding
 
