@@ -28,6 +28,8 @@ BRAND_CACHE_TIMEOUT_S = 3600
 
 @dataclass(frozen=True)
 class Brand:
+    """What templates may know of a tenant's branding: plain values, no secrets, picklable."""
+
     name: str
     primary_color: str = DEFAULT_PRIMARY
     accent_color: str = DEFAULT_ACCENT
