@@ -1,9 +1,14 @@
 from django.urls import include, path
 
 from brokerdesk.modules.backoffice import views
+from brokerdesk.modules.identity.views import FaceLoginView, FaceLogoutView
 
 app_name = "backoffice"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("login/", FaceLoginView.as_view(face=views.BACKOFFICE), name="login"),
+    path("logout/", FaceLogoutView.as_view(face=views.BACKOFFICE), name="logout"),
     path("settings/", include("brokerdesk.tenants.config.urls")),
+    # Placeholders until their modules replace them (each says what is coming).
+    *[path(f"{slug}/", views.section, {"section": slug}, name=slug) for slug in views.SECTIONS],
 ]

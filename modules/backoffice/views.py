@@ -1,10 +1,74 @@
-"""The Back Office (its pages arrive with later issues; this is its front door)."""
+"""The Back Office: staff sign-in, the staff dashboard and the sections later modules fill."""
+
+from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
-from brokerdesk.tenants.branding import current_branding
+from brokerdesk.modules.identity.forms import Face
+from brokerdesk.modules.identity.models import User
+from brokerdesk.modules.identity.views import face_required
 
 
+def _is_staff(user: User) -> bool:
+    return user.is_active and user.is_staff
+
+
+BACKOFFICE = Face(
+    namespace="backoffice",
+    title=_("Back Office"),
+    login_template="backoffice/login.html",
+    admits=_is_staff,
+)
+
+# Sections that later modules build; until then each says plainly what will be there.
+SECTIONS: dict[str, tuple[Promise, Promise]] = {
+    "clients": (
+        _("Clients"),
+        _(
+            "Clients and leads arrive with the CRM module: the client list, each client's "
+            "record and timeline, notes, lifecycle stage and routing to sales desks."
+        ),
+    ),
+    "kyc": (
+        _("KYC queue"),
+        _(
+            "The KYC queue arrives with the KYC module: documents waiting for review, "
+            "screening results, approvals and rejections with their reasons."
+        ),
+    ),
+    "payments": (
+        _("Payments"),
+        _(
+            "Payments arrive with the payments module: deposits, withdrawals waiting for "
+            "approval (with a second approver for large ones), adjustments and reconciliation."
+        ),
+    ),
+    "ibs": (
+        _("IBs"),
+        _(
+            "IBs arrive with the partners module: the IB hierarchy, client assignments, "
+            "commission plans, statements and payouts."
+        ),
+    ),
+    "reports": (
+        _("Reports"),
+        _(
+            "Reports arrive with the reporting module: KPIs, queue service levels, charts and "
+            "exports."
+        ),
+    ),
+}
+
+
+@face_required(BACKOFFICE)
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "backoffice/home.html", {"brand": current_branding(request)})
+    return render(request, "backoffice/dashboard.html", {"sections": SECTIONS})
+
+
+@face_required(BACKOFFICE)
+def section(request: HttpRequest, section: str) -> HttpResponse:
+    title, pending = SECTIONS[section]
+    return render(request, "backoffice/section.html", {"title": title, "pending": pending})

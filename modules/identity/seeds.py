@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from django.core.mail import send_mail
+import re
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import translation
 
 from brokerdesk.modules.identity.services import set_password_link_issue, super_admin_ensure
 from brokerdesk.platform.provisioning.seeders import SeedContext, register
+
+_HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?")
+_DEFAULT_PRIMARY = "#1f6feb"
 
 
 @register("identity.owner", order=10)
@@ -16,12 +24,31 @@ def seed_owner(context: SeedContext) -> None:
     if owner.has_usable_password():
         return
     token = set_password_link_issue(user=owner)
-    link = f"{context.base_url}set-password/{token}/"
-    transaction.on_commit(
-        lambda: send_mail(
-            subject=f"Your {context.name} back office is ready",
-            message=f"Choose your password here (the link works once): {link}",
-            from_email=None,
-            recipient_list=[context.owner_email],
-        )
+    message = owner_set_password_message(
+        broker=context.name,
+        link=f"{context.base_url}set-password/{token}/",
+        to=context.owner_email,
+        language=owner.language or settings.LANGUAGE_CODE,
+        primary_color=str(context.branding.get("primary_color", "")),
     )
+    transaction.on_commit(message.send)
+
+
+def owner_set_password_message(
+    *, broker: str, link: str, to: str, language: str, primary_color: str = ""
+) -> EmailMultiAlternatives:
+    """The owner's set-password e-mail, rendered from templates in ``language``."""
+    colour = primary_color if _HEX_COLOUR.fullmatch(primary_color) else _DEFAULT_PRIMARY
+    context = {
+        "broker": broker,
+        "link": link,
+        "hours": max(1, settings.SET_PASSWORD_LINK_TTL_S // 3600),
+        "primary_color": colour,
+    }
+    with translation.override(language):
+        subject = render_to_string("identity/email/owner_set_password_subject.txt", context)
+        body = render_to_string("identity/email/owner_set_password.txt", context)
+        html = render_to_string("identity/email/owner_set_password.html", context)
+    message = EmailMultiAlternatives(subject=" ".join(subject.split()), body=body, to=[to])
+    message.attach_alternative(html, "text/html")
+    return message

@@ -70,3 +70,25 @@ def set_password_link_use(*, token: str, password: str) -> User:
     link.user.set_password(password)
     link.user.save(update_fields=["password"])
     return link.user
+
+
+def user_language_set(*, user: User, language: str) -> None:
+    """Remember ``language`` (a code from settings.LANGUAGES) as the user's choice."""
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": f"{language!r} is not an offered language."})
+    User.objects.filter(pk=user.pk).update(language=language)
+    user.language = language
+
+
+def user_language_remember(*, user: User, chosen: str) -> str:
+    """At sign-in: the user's remembered language wins; else keep what they chose signed out.
+
+    Returns the language the user's pages should use from now on ("" when none was chosen).
+    """
+    offered = dict(settings.LANGUAGES)
+    if user.language in offered:
+        return user.language
+    if chosen in offered:
+        user_language_set(user=user, language=chosen)
+        return chosen
+    return ""

@@ -5,4 +5,5 @@ from brokerdesk.modules.identity import views
 app_name = "identity"
 urlpatterns = [
     path("set-password/<str:token>/", views.set_password, name="set-password"),
+    path("i18n/language/", views.set_language, name="set-language"),
 ]

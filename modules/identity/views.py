@@ -1,24 +1,134 @@
-"""Identity pages: choosing a password through a one-time link."""
+"""Identity pages: signing in and out of each face, the language switcher, choosing a password."""
 
 from __future__ import annotations
 
-from django import forms
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.shortcuts import redirect, render, resolve_url
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from brokerdesk.modules.identity import services
+from brokerdesk.modules.identity.forms import (
+    Face,
+    FaceAuthenticationForm,
+    LanguageForm,
+    SetPasswordForm,
+)
+
+View = Callable[..., HttpResponseBase]
 
 
-class SetPasswordForm(forms.Form):
-    password = forms.CharField(widget=forms.PasswordInput, max_length=128)
-    confirm = forms.CharField(widget=forms.PasswordInput, max_length=128)
+def face_required(face: Face) -> Callable[[View], View]:
+    """Let through only users ``face`` admits; everyone else goes to its login page."""
 
-    def clean(self) -> dict[str, str]:
-        data = super().clean() or {}
-        if data.get("password") and data.get("password") != data.get("confirm"):
-            raise ValidationError("The two passwords differ.")
-        return data
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if face_admits(face, request):
+                return view(request, *args, **kwargs)
+            return redirect_to_login(request.get_full_path(), resolve_url(face.login_url_name))
+
+        return wrapper
+
+    return decorator
+
+
+def face_admits(face: Face, request: HttpRequest) -> bool:
+    """Whether the user signed in on ``request`` may use ``face``."""
+    return bool(request.user.is_authenticated and face.admits(request.user))
+
+
+class FaceLoginView(LoginView):
+    """Django's login view with a face's own template and its own rule about who may sign in."""
+
+    face: Face | None = None
+    form_class = FaceAuthenticationForm
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if face_admits(self._face, request):
+            return HttpResponseRedirect(self.get_success_url())
+        return super().get(request, *args, **kwargs)
+
+    def get_template_names(self) -> list[str]:
+        return [self._face.login_template]
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "face": self._face}
+
+    def get_default_redirect_url(self) -> str:
+        return resolve_url(self._face.home_url_name)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        signed_in_elsewhere = self.request.user.is_authenticated and not face_admits(
+            self._face, self.request
+        )
+        return super().get_context_data(
+            face=self._face, signed_in_elsewhere=signed_in_elsewhere, **kwargs
+        )
+
+    def form_valid(self, form: FaceAuthenticationForm) -> HttpResponse:
+        response = super().form_valid(form)
+        chosen = self.request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        language = services.user_language_remember(user=form.get_user(), chosen=chosen)
+        if language:
+            language_cookie_set(response, language)
+        return response
+
+    @property
+    def _face(self) -> Face:
+        assert self.face is not None, "FaceLoginView.as_view(face=...) is required"
+        return self.face
+
+
+class FaceLogoutView(LogoutView):
+    """Sign out (POST only) and land on the same face's login page."""
+
+    face: Face | None = None
+
+    def get_default_redirect_url(self) -> str:
+        assert self.face is not None, "FaceLogoutView.as_view(face=...) is required"
+        return resolve_url(self.face.login_url_name)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, _("You are signed out."))
+        return response
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """The language switcher: remember the choice in a cookie and, when signed in, on the user."""
+    form = LanguageForm(request.POST, request=request)
+    if not form.is_valid():
+        return render(request, "identity/language_invalid.html", {"form": form}, status=400)
+    language = form.cleaned_data["language"]
+    if request.user.is_authenticated:
+        services.user_language_set(user=request.user, language=language)
+    response = redirect(form.cleaned_data["next"])
+    language_cookie_set(response, language)
+    return response
+
+
+def language_cookie_set(response: HttpResponseBase, language: str) -> None:
+    """Set Django's language cookie the way its own set_language view does."""
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
 
 
 def set_password(request: HttpRequest, token: str) -> HttpResponse:

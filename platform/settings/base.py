@@ -103,6 +103,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "brokerdesk.themes.context_processors.theme",
             ],
         },
     }
@@ -208,6 +210,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("ar", "العربية")]
+# One catalog for the templates and the faces; compiled .mo files are committed (no gettext
+# at run time). The chosen language is remembered for a year, not just the browser session.
+LOCALE_PATHS = [REPO_ROOT / "themes" / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
