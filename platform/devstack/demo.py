@@ -53,7 +53,13 @@ BROKERS = (
         {"primary_color": "#17a398", "accent_color": "#0b3954", "tagline": "Trade from the top."},
     ),
 )
-FACES = (("/", "Trader's Room"), ("/backoffice/", "Back Office"), ("/partners/", "Partner portal"))
+# What a visitor reaches without signing in: the Back Office and Partner portal homes send
+# anonymous visitors to these (branded) login pages.
+FACES = (
+    ("/", "Trader's Room"),
+    ("/backoffice/login/", "Back Office"),
+    ("/partners/login/", "Partner portal"),
+)
 
 
 class Interrupted(Exception):

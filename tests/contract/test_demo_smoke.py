@@ -151,7 +151,7 @@ def test_first_run_starts_everything_and_passes_the_smoke_checks(
         assert re.search(rf"^{service}: started", out, re.M), _explain(first_run)
     for slug in BROKERS:
         assert f"broker {slug}: provisioned" in out, _explain(first_run)
-        for path in ("/", "/backoffice/", "/partners/"):
+        for path in ("/", "/backoffice/login/", "/partners/login/"):
             assert f"GET http://{slug}.localhost:{port}{path} -> 200 ok" in out
     assert f"GET http://nobody.localhost:{port}/ -> 404 ok" in out
     assert "smoke: 8 checks passed" in out
@@ -180,7 +180,7 @@ def test_sigint_stops_every_process_it_started(
         )  # fmt: skip
     try:
         _await_serving(demo, port, log)
-        assert _status(port, "acme.localhost", "/backoffice/") == 200
+        assert _status(port, "acme.localhost", "/backoffice/login/") == 200
         _assert_provisioned_once(demo_dir)
         pids = {path.stem: int(path.read_text()) for path in (demo_dir / "run").glob("*.pid")}
         assert set(pids) == {"postgres", "redis", "s3", "worker", "web"}, pids
