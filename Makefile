@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml setup.py constraints.txt 
 TEST_WORKERS ?= auto
 
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap demo test test-fast lint format lock bench clean
+.PHONY: help bootstrap chromium demo test test-fast lint format lock messages bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -27,8 +27,11 @@ $(STAMP):
 demo: bootstrap ## Run the product: services, two demo brokers, web on 127.0.0.1:8000
 	$(BIN)/brokerdesk demo
 
-test: bootstrap ## Run the whole suite in parallel (starts its own services when needed)
+test: bootstrap chromium ## Run the whole suite in parallel (starts its own services when needed)
 	$(BIN)/brokerdesk test -n $(TEST_WORKERS) --dist loadfile
+
+chromium: ## Install Debian's Chromium for the browser tests when it is missing (needs root)
+	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
 test-fast: bootstrap ## The suite without the slow process-level tests
 	$(BIN)/brokerdesk test -n $(TEST_WORKERS) --dist loadfile -m 'not slow'
@@ -40,6 +43,12 @@ lint: bootstrap ## ruff lint and format check
 format: bootstrap ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+messages: bootstrap ## Update the German and Arabic catalogs (themes/locale) and compile them
+	DATABASE_URL=postgresql://unused/unused REDIS_URL=redis://unused:6379/0 $(BIN)/brokerdesk \
+		makemessages -l de -l ar --no-location --no-obsolete \
+		--ignore=tests --ignore=bench --ignore=infra --ignore=docs --ignore=test-artifacts --ignore=build
+	for po in themes/locale/*/LC_MESSAGES/django.po; do msgfmt --check-format -o "$${po%.po}.mo" "$$po"; done
 
 lock: bootstrap ## Re-pin constraints.txt from the current environment
 	$(BIN)/pip freeze --exclude-editable | grep -vi '^brokerdesk' > constraints.txt

@@ -44,6 +44,12 @@ class FaceAuthenticationForm(AuthenticationForm):
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
+    password = forms.CharField(
+        label=_("Password"),
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": _("The e-mail address or the password is not correct."),
@@ -54,8 +60,6 @@ class FaceAuthenticationForm(AuthenticationForm):
     def __init__(self, request: HttpRequest | None = None, *, face: Face, **kwargs: Any):
         self.face = face
         super().__init__(request, **kwargs)
-        self.fields["password"].label = _("Password")
-        self.fields["password"].max_length = 128
 
     def confirm_login_allowed(self, user: User) -> None:  # type: ignore[override]
         super().confirm_login_allowed(user)

@@ -1,0 +1,30 @@
+"""The three faces' home pages run a fixed number of queries (no N+1 as modules fill them)."""
+
+from __future__ import annotations
+
+import pytest
+
+# who: (home, queries), with the brand cached. Anonymous: the tenant's domain (after django-
+# tenants' SET search_path to public). Signed in: also the session and the user, each after
+# a SET search_path to the tenant. Nothing on these pages may add to that as modules fill them.
+HOMES = {
+    "anonymous": ("/", 2),
+    "client": ("/", 6),
+    "staff": ("/backoffice/", 6),
+    "ib": ("/partners/", 6),
+}
+
+
+@pytest.mark.parametrize("who", HOMES)
+def test_a_face_home_runs_a_fixed_number_of_queries(
+    tenant_client, users, django_assert_num_queries, who
+):
+    path, queries = HOMES[who]
+    if who != "anonymous":
+        tenant_client.force_login(users[who])
+    tenant_client.get(path)  # caches the brand, as any earlier request would have
+
+    with django_assert_num_queries(queries):
+        response = tenant_client.get(path)
+
+    assert response.status_code == 200
