@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
-from django.shortcuts import redirect, render, resolve_url
+from django.shortcuts import render, resolve_url
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -112,7 +112,8 @@ def set_language(request: HttpRequest) -> HttpResponse:
     language = form.cleaned_data["language"]
     if request.user.is_authenticated:
         services.user_language_set(user=request.user, language=language)
-    response = redirect(form.cleaned_data["next"])
+    # Not redirect(): it would try to reverse a "next" such as "home" as a view name.
+    response = HttpResponseRedirect(form.cleaned_data["next"])
     language_cookie_set(response, language)
     return response
 
