@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from brokerdesk.platform.money import MinorUnitsField
+from brokerdesk.tenants.config.fields import EncryptedSecretField
 
 
 class Plan(models.Model):
@@ -44,7 +45,7 @@ class OperatorTotpDevice(models.Model):
     """An operator's TOTP second factor; ``last_step`` refuses a replayed code."""
 
     user = models.OneToOneField("identity.User", on_delete=models.CASCADE, related_name="+")
-    secret = models.CharField(max_length=64)
+    secret = EncryptedSecretField()
     confirmed_at = models.DateTimeField(null=True, blank=True)
     last_step = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)

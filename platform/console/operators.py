@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from brokerdesk.modules.identity.models import User, UserKind
 from brokerdesk.platform.models import OperatorApiToken, OperatorTotpDevice
+from brokerdesk.tenants.config.crypto import Secret
 
 TOTP_INTERVAL_S = 30
 ISSUER = "Brokerdesk platform"
@@ -43,13 +44,18 @@ def is_operator(user: object) -> bool:
 def totp_device(user: User) -> OperatorTotpDevice:
     """The operator's device, created unconfirmed with a fresh secret on first use."""
     device, _ = OperatorTotpDevice.objects.get_or_create(
-        user=user, defaults={"secret": pyotp.random_base32()}
+        user=user, defaults={"secret": Secret.of(pyotp.random_base32())}
     )
     return device
 
 
+def totp_secret(device: OperatorTotpDevice) -> str:
+    """The shared TOTP key in clear, for the enrolment page and verification only."""
+    return device.secret.reveal()
+
+
 def totp_provisioning_uri(device: OperatorTotpDevice) -> str:
-    return pyotp.TOTP(device.secret, interval=TOTP_INTERVAL_S).provisioning_uri(
+    return pyotp.TOTP(totp_secret(device), interval=TOTP_INTERVAL_S).provisioning_uri(
         name=device.user.email, issuer_name=ISSUER
     )
 
@@ -61,7 +67,7 @@ def totp_verify(*, user: User, code: str, now: float | None = None) -> bool:
         return False
     moment = time.time() if now is None else now
     device = totp_device(user)
-    totp = pyotp.TOTP(device.secret, interval=TOTP_INTERVAL_S)
+    totp = pyotp.TOTP(totp_secret(device), interval=TOTP_INTERVAL_S)
     current = int(moment // TOTP_INTERVAL_S)
     for step in (current - 1, current, current + 1):
         if step > device.last_step and secrets.compare_digest(

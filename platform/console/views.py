@@ -19,6 +19,7 @@ from brokerdesk.platform.console.operators import (
     is_operator,
     totp_device,
     totp_provisioning_uri,
+    totp_secret,
     totp_verify,
 )
 from brokerdesk.platform.models import TenantStatusChange
@@ -67,7 +68,7 @@ def otp(request: HttpRequest) -> HttpResponse:
         )
     context = {"form": form, "enrolling": device.confirmed_at is None}
     if context["enrolling"]:
-        context |= {"secret": device.secret, "uri": totp_provisioning_uri(device)}
+        context |= {"secret": totp_secret(device), "uri": totp_provisioning_uri(device)}
     return render(request, "console/otp.html", context, status=400 if form.errors else 200)
 
 

@@ -32,8 +32,8 @@ class RotationReport:
 
 
 def encrypted_columns() -> Iterator[tuple[str, str]]:
-    """(table, column) of every encrypted field in the tenant_config app."""
-    for model in apps.get_app_config("tenant_config").get_models():
+    """(table, column) of every encrypted field of every app (tenant config, operator TOTP)."""
+    for model in apps.get_models():
         for model_field in model._meta.concrete_fields:
             if isinstance(model_field, EncryptedSecretField):
                 yield model._meta.db_table, model_field.column
@@ -72,9 +72,13 @@ def _table_exists(cursor: CursorWrapper, schema: str, table: str) -> bool:
 
 
 def rotate_all() -> RotationReport:
-    """Rotate the template and every tenant schema."""
+    """Rotate the public schema (operators' secrets), the template and every tenant schema."""
     report = RotationReport()
-    for schema in [settings.TENANT_TEMPLATE_SCHEMA, *schemas.tenant_schemas()]:
+    for schema in [
+        settings.PUBLIC_SCHEMA_NAME,
+        settings.TENANT_TEMPLATE_SCHEMA,
+        *schemas.tenant_schemas(),
+    ]:
         if schemas.schema_exists(schema):
             rotate_schema(schema, report)
     return report

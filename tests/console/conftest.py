@@ -16,7 +16,7 @@ def operator(public_db):
 
 def current_code(user) -> str:
     connection.set_schema_to_public()
-    return pyotp.TOTP(totp_device(user).secret).now()
+    return pyotp.TOTP(totp_device(user).secret.reveal()).now()
 
 
 @pytest.fixture

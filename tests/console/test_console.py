@@ -32,7 +32,7 @@ def test_a_password_alone_does_not_open_the_console(public_db, client, operator)
     assert response.status_code == 302 and response["Location"] == "/console/otp/"
     enrol = client.get("/console/otp/")
     assert b"Set up your second factor" in enrol.content
-    assert totp_device(operator).secret.encode() in enrol.content
+    assert totp_device(operator).secret.reveal().encode() in enrol.content
     api = client.get("/api/platform/v1/tenants/")
     assert api.status_code == 403
 
@@ -55,7 +55,7 @@ def test_a_replayed_code_is_refused(public_db, operator):
 
 
 def test_a_code_from_an_older_step_after_a_newer_one_is_refused(public_db, operator):
-    totp = pyotp.TOTP(totp_device(operator).secret)
+    totp = pyotp.TOTP(totp_device(operator).secret.reveal())
     now = time.time()
 
     assert totp_verify(user=operator, code=totp.at(now), now=now)
@@ -194,3 +194,16 @@ def _wait_for(condition, timeout_s: float = 30) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+def test_the_totp_secret_is_encrypted_at_rest(public_db, operator):
+    from django.db import connection
+
+    secret = totp_device(operator).secret.reveal()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT secret FROM platform_operatortotpdevice WHERE user_id = %s", [operator.pk]
+        )
+        raw = cursor.fetchone()[0]
+
+    assert len(secret) == 32 and secret not in raw and raw.startswith("gAAAAA")
