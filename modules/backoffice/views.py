@@ -13,6 +13,7 @@ from brokerdesk.modules.identity.views import face_required
 
 
 def _is_staff(user: User) -> bool:
+    """The Back Office is for the broker's active staff."""
     return user.is_active and user.is_staff
 
 
@@ -65,10 +66,12 @@ SECTIONS: dict[str, tuple[Promise, Promise]] = {
 
 @face_required(BACKOFFICE)
 def home(request: HttpRequest) -> HttpResponse:
+    """The staff dashboard: one card per section, and settings for a Super admin."""
     return render(request, "backoffice/dashboard.html", {"sections": SECTIONS})
 
 
 @face_required(BACKOFFICE)
 def section(request: HttpRequest, section: str) -> HttpResponse:
+    """A section a later module builds: its title and what it will hold."""
     title, pending = SECTIONS[section]
     return render(request, "backoffice/section.html", {"title": title, "pending": pending})

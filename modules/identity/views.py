@@ -133,6 +133,7 @@ def language_cookie_set(response: HttpResponseBase, language: str) -> None:
 
 
 def set_password(request: HttpRequest, token: str) -> HttpResponse:
+    """Choose a password through a one-time link."""
     link = services.set_password_link_get(token=token)
     if link is None:
         return render(request, "identity/set_password_invalid.html", status=404)

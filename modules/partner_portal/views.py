@@ -13,6 +13,7 @@ from brokerdesk.modules.identity.views import face_required
 
 
 def _is_ib(user: User) -> bool:
+    """The Partner portal is for the broker's IBs."""
     return user.is_active and user.kind == UserKind.IB
 
 
@@ -58,10 +59,12 @@ SECTIONS: dict[str, tuple[Promise, Promise]] = {
 
 @face_required(PARTNER_PORTAL)
 def home(request: HttpRequest) -> HttpResponse:
+    """The IB dashboard: one card per section."""
     return render(request, "partner_portal/dashboard.html", {"sections": SECTIONS})
 
 
 @face_required(PARTNER_PORTAL)
 def section(request: HttpRequest, section: str) -> HttpResponse:
+    """A section a later module builds: its title and what it will hold."""
     title, pending = SECTIONS[section]
     return render(request, "partner_portal/section.html", {"title": title, "pending": pending})

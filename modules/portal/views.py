@@ -13,6 +13,7 @@ from brokerdesk.modules.identity.views import face_admits, face_required
 
 
 def _is_client(user: User) -> bool:
+    """The Trader's Room is for the broker's clients."""
     return user.is_active and user.kind == UserKind.CLIENT
 
 
@@ -80,5 +81,6 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @face_required(PORTAL)
 def section(request: HttpRequest, section: str) -> HttpResponse:
+    """A section a later module builds: its title and what it will hold."""
     title, pending = SECTIONS[section]
     return render(request, "portal/section.html", {"title": title, "pending": pending})

@@ -137,6 +137,9 @@ def test_the_front_door_and_the_login_pages_carry_the_brand(
         assert page.get_by_test_id("welcome").is_visible()
         assert page.locator("html").get_attribute("dir") == LANGUAGES[language][0]
         page.screenshot(path=str(SCREENSHOTS / f"{broker.slug}-welcome-{language}.png"))
+    page.goto(_url(broker, server_port, "/backoffice/login/"))  # the cookie now says Arabic
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    page.screenshot(path=str(SCREENSHOTS / f"{broker.slug}-backoffice-login-ar.png"))
     context.close()
 
 
