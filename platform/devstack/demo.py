@@ -254,9 +254,24 @@ def _owner_login(broker: DemoBroker) -> None:
     with tenant_context(tenant):
         owner = User.objects.filter(email=broker.owner_email).first()
         owner = owner or super_admin_ensure(email=broker.owner_email)
-        if not owner.check_password(DEMO_PASSWORD):
-            owner.set_password(DEMO_PASSWORD)
-            owner.save(update_fields=["password"])
+        _demo_password(owner)
+        for kind, full_name in (("client", "Chris Client"), ("ib", "Ivy Introducer")):
+            user = User.objects.filter(email=_demo_email(kind, broker)).first()
+            user = user or User.objects.create_user(
+                _demo_email(kind, broker), DEMO_PASSWORD, kind=kind, full_name=full_name
+            )
+            _demo_password(user)
+
+
+def _demo_email(kind: str, broker: DemoBroker) -> str:
+    return f"{kind}@{broker.slug}.example"
+
+
+def _demo_password(user: Any) -> None:
+    """Hash only when the password differs, so existing sessions survive a restart."""
+    if not user.check_password(DEMO_PASSWORD):
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
 
 
 DEMO_OPERATOR = "operator@brokerdesk.example"
@@ -280,13 +295,18 @@ def _print_urls(stack: DevStack, port: int) -> None:
     """The addresses and logins, for a human."""
     say(f"  platform        http://{_domain()}:{port}/")
     say(f"  {'':<15} http://{_domain()}:{port}/console/  (operator console)")
-    say(f"  {'':<15} login: {DEMO_OPERATOR} / {DEMO_PASSWORD}, then a TOTP code (enrol at first sign-in)")
+    say(
+        f"  {'':<15} login: {DEMO_OPERATOR} / {DEMO_PASSWORD}, then a TOTP code (enrol at first sign-in)"
+    )
     for broker in BROKERS:
         base = f"http://{broker.slug}.{_domain()}:{port}"
         say(f"  {broker.name:<15} {base}/  (Trader's Room)")
         say(f"  {'':<15} {base}/backoffice/  (Back Office)")
         say(f"  {'':<15} {base}/partners/  (Partner portal)")
-        say(f"  {'':<15} login: {broker.owner_email} / {DEMO_PASSWORD}")
+        say(f"  {'':<15} logins (password {DEMO_PASSWORD}): {broker.owner_email} (Back Office),")
+        say(
+            f"  {'':<15}   {_demo_email('client', broker)} (Trader's Room), {_demo_email('ib', broker)} (Partner portal)"
+        )
     say(f"  logs            {stack.log_dir}/")
 
 
