@@ -21,6 +21,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from brokerdesk.platform.devstack.services import die_with_parent_hook
+
 REPO = Path(__file__).resolve().parents[1]
 # tests/ (never the repo root: see ADR 0002) so that helpers import as `support.*`.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -155,6 +157,8 @@ def celery_worker_process(django_db_setup) -> Iterator[subprocess.Popen]:
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        # A killed test run must not leave a worker consuming this queue.
+        preexec_fn=die_with_parent_hook(),
     )
     _wait_for_worker(queue)
     yield process

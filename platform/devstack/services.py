@@ -178,6 +178,12 @@ def _prepare_prctl() -> None:
         _prctl = ctypes.CDLL(None, use_errno=True).prctl
 
 
+def die_with_parent_hook() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes a child process get SIGTERM when its parent dies (Linux)."""
+    _prepare_prctl()
+    return _die_with_parent if _prctl is not None else None
+
+
 class DevStack:
     """Starts, reuses and stops the local services under one data dir."""
 
