@@ -67,3 +67,8 @@ class SetPasswordLink(models.Model):
 
     def __str__(self) -> str:
         return f"set-password link for user {self.user_id}"
+
+
+# Roles and permissions live in their own subpackage; importing them here makes them
+# models of the identity app (ADR 0016).
+from brokerdesk.modules.identity.rbac.models import *  # noqa: E402,F401,F403
