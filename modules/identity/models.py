@@ -32,6 +32,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     # A code from settings.LANGUAGES, validated by the forms that set it; empty until the
     # user picks one (their browser's language applies until then).
     language = models.CharField(max_length=8, blank=True, default="")
+    # Asked at self-registration (issue 4): ISO 3166-1 alpha-2 and E.164 ("+4915112345678").
+    country = models.CharField(max_length=2, blank=True, default="")
+    phone = models.CharField(max_length=16, blank=True, default="")
+    # Null until the user opened a verification (or password reset) link sent to ``email``.
+    email_verified_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -72,3 +77,6 @@ class SetPasswordLink(models.Model):
 # Roles and permissions live in their own subpackage; importing them here makes them
 # models of the identity app (ADR 0016).
 from brokerdesk.modules.identity.rbac.models import *  # noqa: E402,F401,F403
+
+# Registration tokens, login throttles and devices (identity/security_models.py).
+from brokerdesk.modules.identity.security_models import *  # noqa: E402,F401,F403
