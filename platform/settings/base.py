@@ -222,6 +222,17 @@ CSRF_COOKIE_DOMAIN = None
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# Login throttling (identity/lockout.py): 5 failures for one e-mail address, or 20 from one
+# address, within the window lock that key for LOGIN_LOCK_S.
+LOGIN_ACCOUNT_FAILURE_LIMIT = env_int("LOGIN_ACCOUNT_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_SOURCE_FAILURE_LIMIT = env_int("LOGIN_SOURCE_FAILURE_LIMIT", 20, minimum=1)
+LOGIN_FAILURE_WINDOW_S = env_int("LOGIN_FAILURE_WINDOW_S", 15 * 60, minimum=1)
+LOGIN_LOCK_S = env_int("LOGIN_LOCK_S", 15 * 60, minimum=1)
+# A header a trusted proxy sets to the client's country (e.g. "X-Country"); empty: locations
+# beyond "local network" are unknown (no GeoIP database ships with Brokerdesk).
+LOGIN_COUNTRY_HEADER = env_str("LOGIN_COUNTRY_HEADER", "")
+EMAIL_VERIFY_LINK_TTL_S = env_int("EMAIL_VERIFY_LINK_TTL_S", 72 * 3600, minimum=60)
+PASSWORD_RESET_LINK_TTL_S = env_int("PASSWORD_RESET_LINK_TTL_S", 3600, minimum=60)
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("ar", "العربية")]
 # One catalog for the templates and the faces; compiled .mo files are committed (no gettext
