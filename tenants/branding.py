@@ -111,3 +111,19 @@ def brand_cache_invalidate() -> None:
     """
     cache.delete(BRAND_CACHE_KEY)
     transaction.on_commit(lambda: cache.delete(BRAND_CACHE_KEY))
+
+
+def branding_for_current_tenant() -> Brand:
+    """The brand of the tenant the connection is set to, for work without a request.
+
+    E-mails queued by services and Celery tasks have no request; they are branded from the
+    schema the connection serves, exactly as a page of that tenant would be.
+    """
+    tenant = getattr(connection, "tenant", None)
+    if tenant is None or connection.schema_name == settings.PUBLIC_SCHEMA_NAME:
+        return Brand(name=getattr(tenant, "name", "") or "Brokerdesk")
+    brand = cache.get(BRAND_CACHE_KEY)
+    if brand is None:
+        brand = brand_build() or brand_from_provisioning(tenant)
+        cache.set(BRAND_CACHE_KEY, brand, BRAND_CACHE_TIMEOUT_S)
+    return brand

@@ -15,6 +15,7 @@ from support_themes import PASSWORD
 from brokerdesk.modules.identity.models import User
 from brokerdesk.modules.identity.seeds import owner_set_password_message, seed_owner
 from brokerdesk.modules.identity.services import set_password_link_issue
+from brokerdesk.modules.notifications.models import OutboxEmail
 from brokerdesk.platform.provisioning.seeders import SeedContext
 
 SWITCH = reverse("identity:set-language")
@@ -191,9 +192,13 @@ def test_provisioning_mails_the_owner_in_the_owners_language(
         slug="lang", name="Lang FX", owner_email="owner@lang.example", base_url="http://lang/"
     )
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
         seed_owner(context)
 
-    assert len(mail.outbox) == 1
-    assert mail.outbox[0].subject == "Ihr Backoffice von Lang FX ist bereit"
-    assert "http://lang/set-password/" in mail.outbox[0].body
+    # Written to the outbox (a worker sends it after commit), in the owner's language.
+    email = OutboxEmail.objects.get(to="owner@lang.example")
+    assert (email.template, email.language, email.user_id) == ("owner_set_password", "de", owner.pk)
+    assert email.subject == "Ihr Backoffice von Lang FX ist bereit"
+    assert "http://lang/set-password/" in email.text
+    assert len(callbacks) == 1
+    assert mail.outbox == []
