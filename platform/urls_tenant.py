@@ -1,5 +1,7 @@
 from django.urls import include, path
 
+from brokerdesk.modules.identity.rbac import api_urls as rbac_api_urls
+from brokerdesk.modules.identity.rbac import docs as rbac_docs
 from brokerdesk.platform import views
 
 urlpatterns = [
@@ -10,5 +12,11 @@ urlpatterns = [
     path("partners/", include("brokerdesk.modules.partner_portal.urls")),
     # Tenant configuration: its API, and the branding images and legal documents it serves.
     path("api/v1/config/", include("brokerdesk.tenants.config.api_urls")),
+    # Staff, roles and permission codes (ADR 0016); the API description and its UI.
+    path("api/v1/staff/", include(rbac_api_urls.staff_patterns)),
+    path("api/v1/roles/", include(rbac_api_urls.role_patterns)),
+    path("api/v1/permissions/", include(rbac_api_urls.permission_patterns)),
+    path("api/v1/schema/", rbac_docs.SchemaView.as_view(), name="api-schema"),
+    path("api/v1/docs/", rbac_docs.DocsView.as_view(), name="api-docs"),
     path("", include("brokerdesk.tenants.config.file_urls")),
 ]

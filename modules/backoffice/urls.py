@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from brokerdesk.modules.backoffice import views
+from brokerdesk.modules.identity.rbac import urls as rbac_urls
 from brokerdesk.modules.identity.views import FaceLoginView, FaceLogoutView
 
 app_name = "backoffice"
@@ -9,6 +10,9 @@ urlpatterns = [
     path("login/", FaceLoginView.as_view(face=views.BACKOFFICE), name="login"),
     path("logout/", FaceLogoutView.as_view(face=views.BACKOFFICE), name="logout"),
     path("settings/", include("brokerdesk.tenants.config.urls")),
+    # Staff and roles administration (ADR 0016).
+    path("staff/", include(rbac_urls.staff_patterns)),
+    path("roles/", include(rbac_urls.role_patterns)),
     # Placeholders until their modules replace them (each says what is coming).
     *[path(f"{slug}/", views.section, {"section": slug}, name=slug) for slug in views.SECTIONS],
 ]

@@ -1,4 +1,4 @@
-"""REST API for tenant configuration under /api/v1/config/ (Super admin only).
+"""REST API for tenant configuration under /api/v1/config/ (permission ``config.manage``).
 
 Serializers only parse types and shape responses; the services validate. Secrets are
 write-only: a response says whether each secret is set, never its value.
@@ -40,9 +40,9 @@ TEXT = {"required": False, "allow_blank": True, "trim_whitespace": False}
 
 
 class IsConfigAdmin(BasePermission):
-    """Only a Super admin may read or change configuration."""
+    """Only holders of ``config.manage`` may read or change configuration (ADR 0016)."""
 
-    message = "Only a Super admin can manage the broker's configuration."
+    message = "You need the permission 'config.manage'."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         return selectors.is_config_admin(request.user)

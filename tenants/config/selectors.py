@@ -1,7 +1,7 @@
 """Reads of tenant configuration, and the one access check every entry point goes through.
 
-Only a Super admin (an active user with ``is_staff`` and ``is_superuser``; roles arrive with
-RBAC) may read or change configuration. ``<noun>_get_for_actor`` is the only way to load an
+Only staff holding ``config.manage`` (ADR 0016; Super admin has it) may read or change
+configuration. ``<noun>_get_for_actor`` is the only way to load an
 object for someone: a missing object and a forbidden one raise the same ``ConfigNotFound``.
 """
 
@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Count, QuerySet
 
+from brokerdesk.modules.identity.rbac.checks import permission_check
 from brokerdesk.tenants.config.models import (
     Branding,
     ConfigChange,
@@ -31,19 +32,15 @@ class ConfigNotFound(ObjectDoesNotExist):
 
 
 def is_config_admin(user: Any) -> bool:
-    """Super admin: the only role that may see and change tenant configuration for now."""
-    return bool(
-        getattr(user, "is_authenticated", False)
-        and user.is_active
-        and user.is_staff
-        and user.is_superuser
-    )
+    """Whether ``user`` may see and change tenant configuration: the ``config.manage`` code,
+    decided by the one RBAC check."""
+    return permission_check(user, "config.manage")
 
 
 def config_access_check(*, actor: Any) -> None:
     """Raise ``PermissionDenied`` unless ``actor`` may manage configuration."""
     if not is_config_admin(actor):
-        raise PermissionDenied("Only a Super admin can manage the broker's configuration.")
+        raise PermissionDenied("You need the permission 'config.manage'.")
 
 
 def _get_for_actor(queryset: QuerySet[T], *, public_id: Any, actor: Any) -> T:

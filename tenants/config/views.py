@@ -1,7 +1,7 @@
-"""Back Office settings pages (Super admin only): thin views over the config services.
+"""Back Office settings pages (permission ``config.manage``): thin views over the config services.
 
-Anonymous visitors are sent to the Back Office login; signed-in users who are not Super
-admins get 403. Secrets are write-only: pages say "set" or "not set", never the value.
+Anonymous visitors are sent to the Back Office login; signed-in users without
+``config.manage`` get 403. Secrets are write-only: pages say "set" or "not set", never the value.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def login_url() -> str:
 
 
 def config_admin_required(view: View) -> View:
-    """Anonymous → login (with ``next``); signed in but not a Super admin → 403."""
+    """Anonymous → login (with ``next``); signed in without ``config.manage`` → 403."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

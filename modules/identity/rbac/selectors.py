@@ -1,0 +1,65 @@
+"""Reads of staff and roles, and their access choke points (``<noun>_get_for_actor``).
+
+A missing object, an object of another kind (a client's id on the staff routes) and an
+actor without the permission all raise the same ``NotFound`` subclass: the entry points
+answer 404 for it. Entry points check the permission first, so a missing permission is a
+403 before any object is looked up.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Prefetch, QuerySet
+
+from brokerdesk.modules.identity.models import User, UserKind
+from brokerdesk.modules.identity.rbac.checks import permission_check
+from brokerdesk.modules.identity.rbac.models import Role
+
+
+class StaffNotFound(ObjectDoesNotExist):
+    """No such staff member for this actor."""
+
+
+class RoleNotFound(ObjectDoesNotExist):
+    """No such role for this actor."""
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def staff_list() -> QuerySet[User]:
+    roles = Prefetch("rbac_roles", queryset=Role.objects.order_by("name"))
+    return User.objects.filter(kind=UserKind.STAFF, is_staff=True).prefetch_related(roles)
+
+
+def staff_get_for_actor(*, public_id: Any, actor: Any) -> User:
+    key = _uuid(public_id)
+    if key is None or not permission_check(actor, "staff.manage"):
+        raise StaffNotFound()
+    found = staff_list().filter(public_id=key).first()
+    if found is None:
+        raise StaffNotFound()
+    return found
+
+
+def role_list() -> QuerySet[Role]:
+    return Role.objects.all()
+
+
+def role_get_for_actor(*, public_id: Any, actor: Any) -> Role:
+    key = _uuid(public_id)
+    if key is None or not (
+        permission_check(actor, "roles.manage") or permission_check(actor, "staff.manage")
+    ):
+        raise RoleNotFound()
+    found = Role.objects.filter(public_id=key).first()
+    if found is None:
+        raise RoleNotFound()
+    return found
