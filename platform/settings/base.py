@@ -40,6 +40,8 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    # Swagger UI assets served from our own static files, never a CDN (ADR 0016).
+    "drf_spectacular_sidecar",
     # Operators are users of the public schema; see ADR 0004.
     "brokerdesk.modules.identity.apps.IdentityConfig",
     "brokerdesk.themes.apps.ThemesConfig",
