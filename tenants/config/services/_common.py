@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from brokerdesk.modules.audit.services import SECRET_CHANGED, SECRET_SET, audit_record, target_of
+from brokerdesk.tenants.config.fields import EncryptedSecretField
 from brokerdesk.tenants.config.models import ConfigChange, ConfigObject
 
 
@@ -66,9 +68,22 @@ def changed_fields(obj: ConfigObject, cleaned: Mapping[str, Any]) -> list[str]:
 def change_record(
     obj: ConfigObject, *, action: str, fields: Iterable[str], actor: ActorLike
 ) -> ConfigChange:
-    """Stamp ``obj`` with who and when, and write the history row (field names only)."""
+    """Stamp ``obj`` with who and when, and write the history row (field names only) and the
+    audit row (before/after values, secrets masked), in the caller's transaction.
+
+    Call it after setting the new values on ``obj`` and before saving it: the database row
+    still holds the old values, which become the audit row's ``before``.
+    """
     obj.updated_at = timezone.now()
     obj.updated_by = actor_label(actor)
+    before, after = _audit_values(obj, action=action, fields=sorted(set(fields)))
+    audit_record(
+        actor=actor,
+        action=f"config.{target_of(obj).type}.{action}",
+        target=obj,
+        before=before,
+        after=after,
+    )
     return ConfigChange.objects.create(
         changed_at=obj.updated_at,
         changed_by=obj.updated_by,
@@ -78,6 +93,38 @@ def change_record(
         action=action,
         fields=sorted(set(fields)),
     )
+
+
+def _audit_values(
+    obj: ConfigObject, *, action: str, fields: list[str]
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Old and new values of ``fields``; a secret shows only as "[set]" or "[changed]"."""
+    model = type(obj)
+    columns: dict[str, str] = {}  # field name as the service says it -> model attribute
+    for name in fields:
+        for candidate in (name, f"{name}_file"):  # branding's "logo" is stored as logo_file
+            try:
+                model._meta.get_field(candidate)
+            except Exception:  # noqa: BLE001 - FieldDoesNotExist: try the next spelling
+                continue
+            columns[name] = candidate
+            break
+    secret = {
+        n for n, c in columns.items() if isinstance(model._meta.get_field(c), EncryptedSecretField)
+    }
+    if "secrets" in secret:
+        columns["secret_names"] = "secret_names"  # which secrets exist is not itself secret
+    stored = None
+    if obj.pk is not None and action != "create":
+        stored = model.objects.filter(pk=obj.pk).values(*columns.values()).first()
+    before = None
+    if stored is not None:
+        before = {n: (SECRET_SET if n in secret else stored[c]) for n, c in columns.items()}
+    if action == "delete":
+        return before, None
+    mark = SECRET_SET if before is None else SECRET_CHANGED
+    after = {n: (mark if n in secret else getattr(obj, c)) for n, c in columns.items()}
+    return before, after
 
 
 def unique_check(model: type[ConfigObject], *, field: str, value: str, exclude: Any) -> None:
