@@ -187,3 +187,19 @@ def _wait_for_worker(queue: str, timeout_s: float = 30.0) -> None:
             return
         time.sleep(0.2)
     raise RuntimeError(f"the test Celery worker on queue {queue} did not start")
+
+
+
+@pytest.fixture(autouse=True)
+def _force_login_passes_the_second_factor(monkeypatch) -> None:
+    """``client.force_login(staff)`` also marks the session as past the second factor.
+
+    force_login already skips the password; skipping the TOTP step the same way keeps every
+    test that is not about sign-in working through one helper. Tests of the step itself sign
+    in with a password, or call ``support.second_factor.force_login_unverified``.
+    """
+    from django.test import Client
+
+    from support.second_factor import force_login_verified
+
+    monkeypatch.setattr(Client, "force_login", force_login_verified)

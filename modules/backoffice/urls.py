@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from brokerdesk.modules.backoffice import views
+from brokerdesk.modules.identity import totp_views
 from brokerdesk.modules.identity.rbac import urls as rbac_urls
 from brokerdesk.modules.identity.views import FaceLoginView, FaceLogoutView
 
@@ -9,7 +10,11 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", FaceLoginView.as_view(face=views.BACKOFFICE), name="login"),
     path("logout/", FaceLogoutView.as_view(face=views.BACKOFFICE), name="logout"),
+    # The second factor step every staff session passes first (identity/totp.py).
+    path("otp/", totp_views.otp, name="otp"),
     path("settings/", include("brokerdesk.tenants.config.urls")),
+    # The audit log viewer (ADR 0015).
+    path("audit/", include("brokerdesk.modules.audit.urls")),
     # Staff and roles administration (ADR 0016).
     path("staff/", include(rbac_urls.staff_patterns)),
     path("roles/", include(rbac_urls.role_patterns)),

@@ -88,6 +88,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Staff without a verified second factor get nothing but the TOTP step (identity/totp.py).
+    "brokerdesk.modules.identity.totp.StaffSecondFactorMiddleware",
     # Request address, user agent and id for the audit rows the view writes (ADR 0015).
     "brokerdesk.modules.audit.services.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
