@@ -12,6 +12,8 @@ urlpatterns = [
     path("partners/", include("brokerdesk.modules.partner_portal.urls")),
     # Tenant configuration: its API, and the branding images and legal documents it serves.
     path("api/v1/config/", include("brokerdesk.tenants.config.api_urls")),
+    # The audit log, read-only (ADR 0015).
+    path("api/v1/audit/", include("brokerdesk.modules.audit.api_urls")),
     # Staff, roles and permission codes (ADR 0016); the API description and its UI.
     path("api/v1/staff/", include(rbac_api_urls.staff_patterns)),
     path("api/v1/roles/", include(rbac_api_urls.role_patterns)),
