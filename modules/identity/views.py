@@ -10,12 +10,18 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
-from django.shortcuts import render, resolve_url
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseForbidden,
+    HttpResponseRedirect,
+)
+from django.shortcuts import get_object_or_404, render, resolve_url
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from brokerdesk.modules.identity import services
+from brokerdesk.modules.identity import devices, services
 from brokerdesk.modules.identity.forms import (
     Face,
     FaceAuthenticationForm,
@@ -76,6 +82,13 @@ class FaceLoginView(LoginView):
 
     def form_valid(self, form: FaceAuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)
+        # Every sign-in is recorded with its device; a new device raises the signal and
+        # e-mails the user (identity/devices.py).
+        recorded = devices.login_record(
+            request=self.request, user=form.get_user(), face=self._face.namespace
+        )
+        if recorded.cookie_key:
+            devices.device_cookie_set(response, recorded.cookie_key)
         chosen = self.request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
         language = services.user_language_remember(user=form.get_user(), chosen=chosen)
         if language:
@@ -151,4 +164,25 @@ def set_password(request: HttpRequest, token: str) -> HttpResponse:
         "identity/set_password.html",
         {"form": form, "email": link.user.email},
         status=status,
+    )
+
+
+def client_devices(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Back Office: a client's devices and their "new device" flags (Super admin for now).
+
+    Gated here rather than through the role checks, which are being built alongside; a
+    signed-out visitor goes to the Back Office login, other staff get 403.
+    """
+    from brokerdesk.modules.backoffice.views import BACKOFFICE
+    from brokerdesk.modules.identity.models import User, UserKind
+
+    if not face_admits(BACKOFFICE, request):
+        return redirect_to_login(request.get_full_path(), resolve_url(BACKOFFICE.login_url_name))
+    if not request.user.is_superuser:
+        return HttpResponseForbidden()
+    client = get_object_or_404(User, public_id=public_id, kind=UserKind.CLIENT)
+    return render(
+        request,
+        "identity/staff_client_devices.html",
+        {"client": client, "devices": devices.devices_of(client)},
     )

@@ -8,6 +8,19 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", FaceLoginView.as_view(face=views.PORTAL), name="login"),
     path("logout/", FaceLogoutView.as_view(face=views.PORTAL), name="logout"),
+    path("register/", views.register, name="register"),
+    path("register/done/", views.register_done, name="register-done"),
+    path("verify-email/resend/", views.verify_email_resend, name="verify-email-resend"),
+    path("verify-email/<str:token>/", views.verify_email, name="verify-email"),
+    path("password-reset/", views.password_reset, name="password-reset"),
+    path("password-reset/sent/", views.password_reset_sent, name="password-reset-sent"),
+    path(
+        "password-reset/<str:token>/",
+        views.password_reset_confirm,
+        name="password-reset-confirm",
+    ),
+    path("profile/", views.profile, name="profile"),
+    path("devices/", views.devices_page, name="devices"),
     # Placeholders until their modules replace them (each says what is coming).
     *[path(f"{slug}/", views.section, {"section": slug}, name=slug) for slug in views.SECTIONS],
 ]

@@ -1,14 +1,29 @@
-"""The Trader's Room: its front door, sign-in, dashboard and the sections later modules fill."""
+"""The Trader's Room: its front door, sign-in, registration, password reset, profile, devices,
+dashboard and the sections later modules fill."""
 
 from __future__ import annotations
 
+import pycountry
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.functional import Promise
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
-from brokerdesk.modules.identity.forms import Face
+from brokerdesk.modules.identity import devices, registration
+from brokerdesk.modules.identity.forms import (
+    Face,
+    PasswordResetRequestForm,
+    RegistrationForm,
+    SetPasswordForm,
+)
 from brokerdesk.modules.identity.models import User, UserKind
+from brokerdesk.modules.identity.security_models import EmailTokenPurpose
 from brokerdesk.modules.identity.views import face_admits, face_required
 
 
@@ -84,3 +99,128 @@ def section(request: HttpRequest, section: str) -> HttpResponse:
     """A section a later module builds: its title and what it will hold."""
     title, pending = SECTIONS[section]
     return render(request, "portal/section.html", {"title": title, "pending": pending})
+
+
+# --- Registration, verification, password reset, profile and devices (issue 4) ---------------
+
+
+def _signed_in_redirect(request: HttpRequest) -> HttpResponse | None:
+    """A signed-in client has nothing to do on the registration or reset pages."""
+    if face_admits(PORTAL, request):
+        return redirect("portal:home")
+    return None
+
+
+def register(request: HttpRequest) -> HttpResponse:
+    """Open a client account: e-mail, password, country, language and phone.
+
+    A taken address is answered exactly like a new one (the same redirect to "check your
+    inbox"); the address's owner is told by e-mail instead.
+    """
+    if (signed_in := _signed_in_redirect(request)) is not None:
+        return signed_in
+    initial = {"language": translation.get_language() or ""}
+    form = RegistrationForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        registration.register(request=request, data=registration.Registration(**form.cleaned_data))
+        return redirect("portal:register-done")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "portal/register.html", {"form": form, "face": PORTAL}, status=status)
+
+
+def register_done(request: HttpRequest) -> HttpResponse:
+    """ "Check your inbox": the one answer every valid registration gets."""
+    return render(request, "portal/register_done.html", {"face": PORTAL})
+
+
+def verify_email(request: HttpRequest, token: str) -> HttpResponse:
+    """Open the link from the verification e-mail.
+
+    GET only shows a button: mail scanners follow links, and a GET that spent the token would
+    leave the real person with a dead link.
+    """
+    link = registration.token_get(token=token, purpose=EmailTokenPurpose.VERIFY)
+    if link is None:
+        return render(request, "portal/verify_invalid.html", {"face": PORTAL}, status=404)
+    if request.method == "POST":
+        if registration.email_verify(token=token) is None:
+            return render(request, "portal/verify_invalid.html", {"face": PORTAL}, status=404)
+        return render(request, "portal/verify_done.html", {"face": PORTAL})
+    return render(request, "portal/verify.html", {"face": PORTAL, "email": link.user.email})
+
+
+@require_POST
+@face_required(PORTAL)
+def verify_email_resend(request: HttpRequest) -> HttpResponse:
+    """Send the verification link again to the signed-in client."""
+    if registration.verification_resend(request=request, user=request.user):
+        messages.info(
+            request, gettext("We sent a new link to %(email)s.") % {"email": request.user.email}
+        )
+    return redirect("portal:profile")
+
+
+def password_reset(request: HttpRequest) -> HttpResponse:
+    """Ask for a reset link; the answer is the same whether or not the address has an account."""
+    form = PasswordResetRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        registration.password_reset_request(request=request, email=form.cleaned_data["email"])
+        return redirect("portal:password-reset-sent")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "portal/reset.html", {"form": form, "face": PORTAL}, status=status)
+
+
+def password_reset_sent(request: HttpRequest) -> HttpResponse:
+    """ "If the address has an account, a link is on its way" — for every address."""
+    return render(request, "portal/reset_sent.html", {"face": PORTAL})
+
+
+def password_reset_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """Choose a new password through a reset link; every older session ends."""
+    link = registration.token_get(token=token, purpose=EmailTokenPurpose.RESET)
+    if link is None:
+        return render(request, "portal/reset_invalid.html", {"face": PORTAL}, status=404)
+    form = SetPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            registration.password_reset(token=token, password=form.cleaned_data["password"])
+        except ValidationError as error:
+            form.add_error("password", error)
+        else:
+            return render(request, "portal/reset_done.html", {"face": PORTAL})
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "portal/reset_confirm.html",
+        {"form": form, "face": PORTAL, "email": link.user.email},
+        status=status,
+    )
+
+
+@face_required(PORTAL)
+def profile(request: HttpRequest) -> HttpResponse:
+    """The client's own details as registered, and whether the address is verified."""
+    user: User = request.user
+    country = pycountry.countries.get(alpha_2=user.country) if user.country else None
+    return render(
+        request,
+        "portal/profile.html",
+        {
+            "country_name": country.name if country is not None else "",
+            "language_name": dict(settings.LANGUAGES).get(user.language, ""),
+        },
+    )
+
+
+@face_required(PORTAL)
+def devices_page(request: HttpRequest) -> HttpResponse:
+    """The browsers the client signed in from, and the latest sign-ins."""
+    return render(
+        request,
+        "portal/devices.html",
+        {
+            "devices": devices.devices_of(request.user),
+            "logins": devices.logins_of(request.user),
+            "country_header": bool(settings.LOGIN_COUNTRY_HEADER),
+        },
+    )

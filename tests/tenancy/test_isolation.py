@@ -21,6 +21,11 @@ PUBLIC_URLCONF = "brokerdesk.platform.urls_public"
 # canary's own object, so a leak of the other tenant's data is visible.
 PROVIDERS = {
     "identity:set-password": lambda canary: {"token": canary.route_args["set-password"]["token"]},
+    # One-time links: an unknown token shows the "link not valid" page, which must not leak
+    # either; the client-devices page gets this canary's own owner (not a client: 404/403).
+    "portal:verify-email": lambda canary: {"token": "unknown-token"},
+    "portal:password-reset-confirm": lambda canary: {"token": "unknown-token"},
+    "identity:client-devices": lambda canary: {"public_id": canary.owner.public_id},
     **config_providers(),
 }
 
