@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 
+from brokerdesk.modules.audit.services import AuditTarget, audit_record
 from brokerdesk.modules.identity.models import User
 from brokerdesk.modules.identity.services import set_password_link_issue
 from brokerdesk.tenants import schemas
@@ -42,6 +43,15 @@ def _canary(slug: str, name: str, colour: str) -> Canary:
         )
         token = set_password_link_issue(user=staff)
         config_secrets, config_args = config_canary(slug, marker)
+        # An audit row carrying the marker: the audit viewer and API would show a leak.
+        audit_record(
+            actor="tests",
+            action="canary.audit",
+            target=AuditTarget(type="canary", public_id=slug),
+            before=None,
+            after={"marker": marker},
+            reason=f"{marker} audit reason",
+        )
     connection.set_schema_to_public()
     host = tenant.get_primary_domain().domain
     return Canary(
