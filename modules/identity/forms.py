@@ -216,7 +216,12 @@ class RegistrationForm(forms.Form):
         label=_("Phone number with country code"),
         max_length=32,
         widget=forms.TextInput(
-            attrs={"autocomplete": "tel", "inputmode": "tel", "placeholder": "+44 20 7946 0958"}
+            attrs={
+                "autocomplete": "tel",
+                "inputmode": "tel",
+                "dir": "ltr",
+                "placeholder": "+44 20 7946 0958",
+            }
         ),
     )
 
