@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import (
+    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
@@ -168,19 +169,22 @@ def set_password(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def client_devices(request: HttpRequest, public_id: str) -> HttpResponse:
-    """Back Office: a client's devices and their "new device" flags (Super admin for now).
+    """Back Office: a client's devices and their "new device" flags (``clients.view``).
 
-    Gated here rather than through the role checks, which are being built alongside; a
-    signed-out visitor goes to the Back Office login, other staff get 403.
+    A signed-out visitor goes to the Back Office login; staff without ``clients.view`` get
+    403; a client outside the actor's scope (Sales sees only their own) is a 404.
     """
     from brokerdesk.modules.backoffice.views import BACKOFFICE
     from brokerdesk.modules.identity.models import User, UserKind
+    from brokerdesk.modules.identity.rbac.checks import permission_check
 
     if not face_admits(BACKOFFICE, request):
         return redirect_to_login(request.get_full_path(), resolve_url(BACKOFFICE.login_url_name))
-    if not request.user.is_superuser:
+    if not permission_check(request.user, "clients.view"):
         return HttpResponseForbidden()
     client = get_object_or_404(User, public_id=public_id, kind=UserKind.CLIENT)
+    if not permission_check(request.user, "clients.view", obj=client):
+        raise Http404("No such client.")
     return render(
         request,
         "identity/staff_client_devices.html",

@@ -38,6 +38,7 @@ MODULE_LABELS: dict[str, Promise] = {
 PERMISSIONS: tuple[Permission, ...] = (
     Permission("clients.view", _("See clients and leads")),
     Permission("clients.edit", _("Edit clients, notes and lifecycle stage")),
+    Permission("clients.view_emails", _("See the e-mails sent to clients")),
     Permission("clients.view_finance", _("See clients' balances, deposits and withdrawals")),
     Permission("kyc.view", _("See the KYC queue and documents")),
     Permission("kyc.review", _("Approve or reject KYC")),

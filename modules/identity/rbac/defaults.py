@@ -26,7 +26,16 @@ DEFAULT_ROLES: tuple[DefaultRole, ...] = (
         "compliance",
         "Compliance",
         RoleScope.ALL,
-        frozenset({"clients.view", "kyc.view", "kyc.review", "kyc.view_aml_notes", "audit.view"}),
+        frozenset(
+            {
+                "clients.view",
+                "clients.view_emails",
+                "kyc.view",
+                "kyc.review",
+                "kyc.view_aml_notes",
+                "audit.view",
+            }
+        ),
     ),
     DefaultRole(
         "finance",
@@ -44,7 +53,12 @@ DEFAULT_ROLES: tuple[DefaultRole, ...] = (
         ),
     ),
     # Support sees clients and their KYC status to answer questions, never AML notes.
-    DefaultRole("support", "Support", RoleScope.ALL, frozenset({"clients.view", "kyc.view"})),
+    DefaultRole(
+        "support",
+        "Support",
+        RoleScope.ALL,
+        frozenset({"clients.view", "clients.view_emails", "kyc.view"}),
+    ),
     DefaultRole(
         "ib_manager",
         "IB manager",

@@ -62,7 +62,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 @permission_required("staff.manage")
 @require_http_methods(["GET", "POST"])
 def staff_invite(request: HttpRequest) -> HttpResponse:
-    form = StaffInviteForm(request.POST or None)
+    form = StaffInviteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             user, token = services.staff_invite(
@@ -91,7 +91,7 @@ def staff_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
         "full_name": member.full_name,
         "roles": [str(role.public_id) for role in member.rbac_roles.all()],
     }
-    form = StaffEditForm(request.POST or None, initial=initial)
+    form = StaffEditForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             services.staff_update(
@@ -143,7 +143,7 @@ def role_list(request: HttpRequest) -> HttpResponse:
 @permission_required("roles.manage")
 @require_http_methods(["GET", "POST"])
 def role_create(request: HttpRequest) -> HttpResponse:
-    form = RoleForm(request.POST or None, initial={"scope": "all"})
+    form = RoleForm(request.POST if request.method == "POST" else None, initial={"scope": "all"})
     if request.method == "POST" and form.is_valid():
         try:
             role = services.role_create(actor=request.user, **form.cleaned_data)
@@ -161,7 +161,7 @@ def role_create(request: HttpRequest) -> HttpResponse:
 def role_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
     role = _role(request, public_id)
     initial = {"name": role.name, "scope": role.scope, "codes": list(role.codes)}
-    form = RoleForm(request.POST or None, initial=initial, role=role)
+    form = RoleForm(request.POST if request.method == "POST" else None, initial=initial, role=role)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
