@@ -13,6 +13,8 @@ urlpatterns = [
     # The second factor step every staff session passes first (identity/totp.py).
     path("otp/", totp_views.otp, name="otp"),
     path("settings/", include("brokerdesk.tenants.config.urls")),
+    # What was e-mailed to a client (the outbox).
+    path("emails/", include("brokerdesk.modules.notifications.urls")),
     # The audit log viewer (ADR 0015).
     path("audit/", include("brokerdesk.modules.audit.urls")),
     # Staff and roles administration (ADR 0016).
