@@ -48,6 +48,8 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     # The second factor step: others go to the login; a verified session goes on (302).
     ("GET", "backoffice:otp", (302, 302, 302, 302, 302, 302, 302, 302)),
     ("POST", "backoffice:otp", (302, 302, 302, 302, 302, 302, 302, 302)),
+    # What was e-mailed to a client: Super admin only, for now (notifications.views).
+    ("GET", "backoffice:emails:list", SUPER_ONLY_PAGE),
     # A client's devices (clients.view; Sales only for their own clients: this one is not).
     ("GET", "identity:client-devices", (302, 302, 200, 404, 200, 200, 200, 200)),
     # Placeholder sections (every staff member until their modules gate them).
