@@ -11,6 +11,7 @@ from brokerdesk.modules.identity.models import User
 from brokerdesk.modules.identity.services import set_password_link_issue
 from brokerdesk.tenants import schemas
 from support.config_canary import config_canary, config_providers
+from support.rbac_canary import rbac_providers
 from support.tenants import tenant_ensure
 from support.walker import Canary, routes, url_for, walk
 
@@ -28,6 +29,7 @@ PROVIDERS = {
     "portal:password-reset-confirm": lambda canary: {"token": "unknown-token"},
     "identity:client-devices": lambda canary: {"public_id": canary.owner.public_id},
     **config_providers(),
+    **rbac_providers(),
 }
 
 
