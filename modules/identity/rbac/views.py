@@ -117,12 +117,14 @@ def staff_deactivate(request: HttpRequest, public_id: Any) -> HttpResponse:
     try:
         services.staff_deactivate(actor=request.user, staff=member)
     except ValidationError as exc:
+        # A bound form with the member's current values, so the refusal shows on it.
         form = StaffEditForm(
-            initial={
+            data={
                 "full_name": member.full_name,
                 "roles": [str(r.public_id) for r in member.rbac_roles.all()],
             }
         )
+        form.is_valid()
         service_errors_to_form(form, exc)
         context = {"member": member, "form": form}
         return _render(request, "backoffice/staff/edit.html", context, status=400)
