@@ -47,3 +47,35 @@ BROKERS = (
     Broker("acme-ui", "Acme FX", "#e4572e", "#1b1b3a", "Tight spreads, fast fills."),
     Broker("zenith-ui", "Zenith Markets", "#17a398", "#0b3954", "Trade from the top."),
 )
+
+
+def staff_totp_reset(broker: Broker) -> None:
+    """Forget the broker's staff TOTP device, so the next sign-in enrols afresh.
+
+    Each enrolment shows a new key on the page, so a test never needs a code of a time step
+    an earlier sign-in already used (those are refused as replays). Call it through
+    ``in_thread``: it uses the ORM.
+    """
+    from brokerdesk.modules.identity.models import StaffTotpDevice
+    from brokerdesk.tenants import schemas
+
+    with schemas.tenant_context(broker.tenant):
+        StaffTotpDevice.objects.filter(user__email=broker.email("staff")).delete()
+
+
+def staff_second_factor_pass(page: Any, *, shots: str | None = None) -> tuple[str, str]:
+    """On the enrolment page after a staff sign-in: read the key, enter its current code.
+
+    With ``shots`` (a file name prefix) the enrolment page is saved to the screenshots folder.
+    Returns the key and the code entered.
+    """
+    import pyotp
+
+    page.wait_for_selector("[data-testid=totp-secret]")
+    secret = page.get_by_test_id("totp-secret").inner_text().strip()
+    if shots:
+        page.screenshot(path=str(SCREENSHOTS / f"{shots}-enrol.png"), full_page=True)
+    code = pyotp.TOTP(secret).now()
+    page.fill("[data-testid=otp-code]", code)
+    page.click("[data-testid=otp-form] button[type=submit]")
+    return secret, code

@@ -9,7 +9,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser_support import BROKERS, PASSWORD, SCREENSHOTS, Broker
+from browser_support import (
+    BROKERS,
+    PASSWORD,
+    SCREENSHOTS,
+    Broker,
+    staff_second_factor_pass,
+    staff_totp_reset,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -38,8 +45,11 @@ def _theme_set(broker: Broker, theme: str) -> None:
 
 
 @pytest.fixture
-def page_for(browser, server_port) -> Iterator[Any]:
-    """``page_for(broker, face, viewport)``: a fresh context, signed in to ``face``."""
+def page_for(browser, server_port, in_thread) -> Iterator[Any]:
+    """``page_for(broker, face, viewport)``: a fresh context, signed in to ``face``.
+
+    Staff also pass the second factor (enrolling afresh each time, see staff_totp_reset).
+    """
     contexts = []
 
     def open_page(broker: Broker, face: str, viewport: dict[str, int]) -> Any:
@@ -47,10 +57,14 @@ def page_for(browser, server_port) -> Iterator[Any]:
         contexts.append(context)
         page = context.new_page()
         login, home, who = FACES[face]
+        if face == "backoffice":
+            in_thread(staff_totp_reset, broker)
         page.goto(_url(broker, server_port, login))
         page.fill("input[name=username]", broker.email(who))
         page.fill("input[name=password]", PASSWORD)
         page.click("[data-testid=login-form] button[type=submit]")
+        if face == "backoffice":
+            staff_second_factor_pass(page)
         page.wait_for_url(_url(broker, server_port, home))
         return page
 
