@@ -184,3 +184,21 @@ def test_concurrent_writers_never_fork_the_chain(committed_tenant) -> None:
     assert sequences == list(range(1, base + 31))
     report = audit_chain_verify()
     assert (report.rows, report.ok) == (base + 30, True)
+
+
+def test_all_schemas_named_only_where_tampered(db, test_tenant, capsys) -> None:
+    base = _base()
+    _record(2)
+    _tamper("UPDATE audit_auditentry SET reason = %s WHERE sequence = %s", ["x", base + 1])
+    with pytest.raises(
+        CommandError, match=f"broken in 1 schema\\(s\\): {test_tenant.schema_name}$"
+    ):
+        call_command("audit", "verify", "--all")
+    lines = capsys.readouterr().out.splitlines()
+    assert f"{test_tenant.schema_name}: TAMPERED at row #{base + 1}: hash mismatch" in "\n".join(
+        lines
+    )
+    assert [
+        line for line in lines if "TAMPERED" in line and test_tenant.schema_name not in line
+    ] == []
+    connection.set_tenant(test_tenant)
