@@ -14,20 +14,16 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from brokerdesk.modules.identity.rbac.checks import codes_for, is_active_staff
-from brokerdesk.modules.identity.rbac.codes import ALL_CODES
+from brokerdesk.modules.identity.rbac.checks import permission_check
 from brokerdesk.modules.notifications.services import emails_to
 
 View = Callable[..., HttpResponse]
 
 
 def may_see_emails(user: Any) -> bool:
-    """The one rule for who may read e-mails sent to clients: a Super admin, for now.
-
-    No permission code covers it yet, so it asks the RBAC check for what makes a Super admin:
-    every code there is (the owner, or a member of the Super admin role).
-    """
-    return is_active_staff(user) and codes_for(user) >= ALL_CODES
+    """The one rule for who may read e-mails sent to clients: the ``clients.view_emails``
+    code (Super admin, Compliance and Support by default; ADR 0016)."""
+    return permission_check(user, "clients.view_emails")
 
 
 def emails_viewer_required(view: View) -> View:
@@ -39,7 +35,7 @@ def emails_viewer_required(view: View) -> View:
             query = urlencode({"next": request.get_full_path()})
             return HttpResponseRedirect(f"{reverse('backoffice:login')}?{query}")
         if not may_see_emails(request.user):
-            raise PermissionDenied("Only a Super admin can see e-mails sent to clients.")
+            raise PermissionDenied("You need the permission 'clients.view_emails'.")
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -30,6 +30,7 @@ COLUMNS = (
     "ib_manager",
 )
 
+# fmt: off
 #                       anon client super sales compl finance support ib_mgr
 STAFF_PAGE = (          302, 302,  200,  200,  200,  200,    200,    200)
 SUPER_ONLY_PAGE = (     302, 403,  200,  403,  403,  403,    403,    403)
@@ -38,6 +39,7 @@ SUPER_ONLY_REDIRECT = ( 302, 403,  302,  403,  403,  403,    403,    403)
 SUPER_ONLY_API = (      403, 403,  200,  403,  403,  403,    403,    403)
 SUPER_ONLY_API_BAD = (  403, 403,  400,  403,  403,  403,    403,    403)
 STAFF_API = (           403, 403,  200,  200,  200,  200,    200,    200)
+# fmt: on
 
 ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     # --- Back Office: sign-in and the dashboard ---------------------------------------------
@@ -48,8 +50,8 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     # The second factor step: others go to the login; a verified session goes on (302).
     ("GET", "backoffice:otp", (302, 302, 302, 302, 302, 302, 302, 302)),
     ("POST", "backoffice:otp", (302, 302, 302, 302, 302, 302, 302, 302)),
-    # What was e-mailed to a client: Super admin only, for now (notifications.views).
-    ("GET", "backoffice:emails:list", SUPER_ONLY_PAGE),
+    # What was e-mailed to a client (clients.view_emails: Super admin, Compliance, Support).
+    ("GET", "backoffice:emails:list", (302, 403, 200, 403, 200, 403, 200, 403)),
     # A client's devices (clients.view; Sales only for their own clients: this one is not).
     ("GET", "identity:client-devices", (302, 302, 200, 404, 200, 200, 200, 200)),
     # Placeholder sections (every staff member until their modules gate them).

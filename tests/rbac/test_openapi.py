@@ -8,7 +8,6 @@ from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
 
 
-
 @pytest.fixture
 def staff_client(actors):
     return actors.client("sales")

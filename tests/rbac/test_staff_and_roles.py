@@ -135,7 +135,9 @@ def test_inviting_through_the_page_shows_the_link_once(actors):
 )  # fmt: skip
 def test_bad_invites_get_field_messages_and_nothing_is_saved(actors, data, field, message):
     count = User.objects.count()
-    response = actors.client("super_admin").post(reverse("staff-api:list"), data=data, content_type=JSON)
+    response = actors.client("super_admin").post(
+        reverse("staff-api:list"), data=data, content_type=JSON
+    )
     assert (response.status_code, response.json()[field]) == (400, [message])
     assert User.objects.count() == count
 
@@ -169,7 +171,9 @@ def test_a_manager_cannot_create_a_role_beyond_their_own_codes(actors, manager):
 def test_nobody_removes_their_own_last_staff_manage_or_deactivates_themselves(actors, manager):
     client = _client(actors, manager)
     own = {"public_id": manager.public_id}
-    response = client.patch(reverse("staff-api:detail", kwargs=own), data={"roles": []}, content_type=JSON)
+    response = client.patch(
+        reverse("staff-api:detail", kwargs=own), data={"roles": []}, content_type=JSON
+    )
     assert response.status_code == 400
     assert response.json()["roles"] == [
         "You can't remove your own last role with the staff.manage permission."
@@ -189,7 +193,10 @@ def test_a_manager_cannot_deactivate_someone_with_more_rights(actors, manager):
         reverse("backoffice:staff:deactivate", kwargs={"public_id": boss.public_id})
     )
     assert response.status_code == 400
-    assert "You can&#x27;t manage a staff member with more rights than you." in response.content.decode()
+    assert (
+        "You can&#x27;t manage a staff member with more rights than you."
+        in response.content.decode()
+    )
     boss.refresh_from_db()
     assert boss.is_active is True
 

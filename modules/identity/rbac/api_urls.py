@@ -8,9 +8,7 @@ staff_patterns = (
     [
         path("", api.StaffListView.as_view(), name="list"),
         path("<uuid:public_id>/", api.StaffDetailView.as_view(), name="detail"),
-        path(
-            "<uuid:public_id>/deactivate/", api.StaffDeactivateView.as_view(), name="deactivate"
-        ),
+        path("<uuid:public_id>/deactivate/", api.StaffDeactivateView.as_view(), name="deactivate"),
     ],
     "staff-api",
 )

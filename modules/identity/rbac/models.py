@@ -61,9 +61,9 @@ class Role(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return self.name
+
     @property
     def is_builtin(self) -> bool:
         return bool(self.key)
-
-    def __str__(self) -> str:
-        return self.name

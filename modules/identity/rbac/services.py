@@ -18,7 +18,7 @@ from django.db import transaction
 
 from brokerdesk.modules.identity.models import User, UserKind
 from brokerdesk.modules.identity.rbac.checks import codes_for, grants_forget
-from brokerdesk.modules.identity.rbac.codes import ALL_CODES, unknown_codes
+from brokerdesk.modules.identity.rbac.codes import unknown_codes
 from brokerdesk.modules.identity.rbac.defaults import DEFAULT_ROLES, SUPER_ADMIN
 from brokerdesk.modules.identity.rbac.models import Role, RoleScope
 from brokerdesk.modules.identity.services import set_password_link_issue
@@ -26,23 +26,24 @@ from brokerdesk.modules.identity.services import set_password_link_issue
 
 @transaction.atomic
 def default_roles_ensure() -> dict[str, Role]:
-    """Create the built-in roles that are missing; never touches existing ones (idempotent)."""
+    """Create the built-in roles that are missing and bring their codes up to date.
+
+    Built-in codes are not editable by staff, so the defaults here are their truth: a code
+    added to a default role (or to the registry, for Super admin) reaches every broker on the
+    next run. Names and scopes staff may have changed are left alone. Idempotent.
+    """
     roles: dict[str, Role] = {}
     for default in DEFAULT_ROLES:
+        codes = sorted(default.codes)
         role = Role.objects.filter(key=default.key).first()
         if role is None:
             role = Role.objects.create(
-                key=default.key,
-                name=default.name,
-                scope=default.scope,
-                codes=sorted(default.codes),
+                key=default.key, name=default.name, scope=default.scope, codes=codes
             )
+        elif role.codes != codes:
+            role.codes = codes
+            role.save(update_fields=["codes"])
         roles[default.key] = role
-    # Super admin is "every code", including codes added to the registry since seeding.
-    super_admin = roles[SUPER_ADMIN]
-    if set(super_admin.codes) != ALL_CODES:
-        super_admin.codes = sorted(ALL_CODES)
-        super_admin.save(update_fields=["codes"])
     return roles
 
 
@@ -201,7 +202,9 @@ def _target_check(actor: User, target: User) -> None:
 
 
 @transaction.atomic
-def staff_invite(*, actor: User, email: Any, full_name: Any = "", roles: Any = ()) -> tuple[User, str]:
+def staff_invite(
+    *, actor: User, email: Any, full_name: Any = "", roles: Any = ()
+) -> tuple[User, str]:
     """Create a staff login without a usable password and issue its one-time set-password
     link (returns the user and the token). The user can't sign in until they choose one."""
     errors: dict[str, Any] = {}
@@ -231,9 +234,7 @@ def staff_invite(*, actor: User, email: Any, full_name: Any = "", roles: Any = (
 
 
 @transaction.atomic
-def staff_update(
-    *, actor: User, staff: User, roles: Any = None, full_name: Any = None
-) -> User:
+def staff_update(*, actor: User, staff: User, roles: Any = None, full_name: Any = None) -> User:
     """Change a staff member's roles and/or name under the escalation rule."""
     staff = User.objects.select_for_update().get(pk=staff.pk)
     errors: dict[str, Any] = {}
