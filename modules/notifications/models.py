@@ -35,13 +35,16 @@ class OutboxEmail(models.Model):
     last_error = models.TextField(blank=True, default="")
     queued_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
-    # Nullable: mail may go to an address that is not (yet) a user, and a deleted user's
-    # mail history stays.
+    # Nullable: mail may go to an address that is not (yet) a user. DO_NOTHING without a
+    # database constraint: users also live in the public schema (operators), where this
+    # tenant-only table does not exist, so deleting one must not touch it; and a deleted
+    # user's mail history stays (users are deactivated, not deleted, in normal operation).
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name="+",
     )
 
