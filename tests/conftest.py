@@ -189,7 +189,6 @@ def _wait_for_worker(queue: str, timeout_s: float = 30.0) -> None:
     raise RuntimeError(f"the test Celery worker on queue {queue} did not start")
 
 
-
 @pytest.fixture(autouse=True)
 def _force_login_passes_the_second_factor(monkeypatch) -> None:
     """``client.force_login(staff)`` also marks the session as past the second factor.
