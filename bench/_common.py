@@ -6,7 +6,9 @@ Imported by the scripts in bench/ (Python puts the script's directory on sys.pat
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -50,6 +52,7 @@ def environment(at: str | None = None) -> dict[str, str]:
     if at:
         sha = _git("rev-parse", "--short", at)
         root = Path(tempfile.mkdtemp(prefix=f"bench-src-{sha}-"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
         (root / "brokerdesk").mkdir()
         archive = subprocess.run(
             ["git", "archive", sha, "platform", "tenants", "modules", "themes"],
