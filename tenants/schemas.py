@@ -33,8 +33,31 @@ def _code_migrations() -> tuple[frozenset[Migration], frozenset[Migration]]:
 
 
 def code_migrations() -> frozenset[Migration]:
-    """Every migration the code defines (what a fully migrated schema has applied)."""
+    """Every migration the code defines (what a fully migrated public schema has applied)."""
     return _code_migrations()[0]
+
+
+@lru_cache(maxsize=1)
+def _tenant_app_labels() -> frozenset[str]:
+    from django.apps import apps
+
+    wanted = set(settings.TENANT_APPS)
+    return frozenset(
+        config.label
+        for config in apps.get_app_configs()
+        if config.name in wanted or f"{type(config).__module__}.{type(config).__name__}" in wanted
+    )
+
+
+def tenant_code_migrations() -> frozenset[Migration]:
+    """The migrations of the tenant apps: what a tenant schema must have applied.
+
+    A migration of a shared-only app changes nothing in a tenant schema (the router skips its
+    operations), so it does not make every tenant stale; the next real tenant migration records
+    it there in passing.
+    """
+    labels = _tenant_app_labels()
+    return frozenset(m for m in code_migrations() if m[0] in labels)
 
 
 def applied_migrations(schemas: Iterable[str]) -> dict[str, set[Migration]]:
@@ -83,18 +106,18 @@ class Drift:
 
 
 def schema_drift(schema: str) -> Drift:
-    """How ``schema``'s applied migrations differ from the code's."""
-    expected, replaced = _code_migrations()
+    """How tenant (or template) ``schema``'s applied migrations differ from the code's."""
+    everything, replaced = _code_migrations()
     applied = applied_migrations([schema])[schema]
     return Drift(
-        missing=frozenset(expected - applied),
-        unknown=frozenset(applied - expected - replaced),
+        missing=frozenset(tenant_code_migrations() - applied),
+        unknown=frozenset(applied - everything - replaced),
     )
 
 
 def stale_schemas(schemas: Iterable[str]) -> list[str]:
-    """The schemas that lack at least one of the code's migrations."""
-    expected = code_migrations()
+    """The tenant schemas that lack at least one of the tenant apps' migrations."""
+    expected = tenant_code_migrations()
     applied = applied_migrations(schemas)
     return [name for name, done in applied.items() if not expected <= done]
 

@@ -14,6 +14,8 @@ from brokerdesk.tenants.models import Tenant, TenantStatus
 
 class Command(BaseCommand):
     help = "Create (provision), retry or list tenants."
+    # Provisioning is on the operator's critical path; `brokerdesk check` runs the checks.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
