@@ -120,7 +120,7 @@ TEMPLATES = [
 _db = env_database("DATABASE_URL")
 DATABASES = {
     "default": {
-        "ENGINE": "django_tenants.postgresql_backend",
+        "ENGINE": "brokerdesk.platform.db",
         "NAME": _db.name,
         "USER": _db.user,
         "PASSWORD": _db.password,
