@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -177,6 +178,23 @@ def tenant_retry(*, slug: str, actor: str) -> Tenant:
     if tenant.status != S.ACTIVE:
         _enqueue(tenant.pk)
     return tenant
+
+
+SETTLED = frozenset({TenantStatus.ACTIVE, TenantStatus.FAILED})
+
+
+def tenant_wait_settled(tenant: Tenant, *, timeout_s: float, poll_s: float = 0.02) -> Tenant:
+    """Poll until the worker has made ``tenant`` active or failed; TimeoutError otherwise."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        tenant.refresh_from_db()
+        if tenant.status in SETTLED:
+            return tenant
+        if time.monotonic() >= deadline:
+            raise TimeoutError(
+                f"tenant {tenant.slug} is still {tenant.status} after {timeout_s:.0f} s"
+            )
+        time.sleep(poll_s)
 
 
 def _enqueue(tenant_id: int) -> None:

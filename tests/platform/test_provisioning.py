@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -77,13 +76,7 @@ def test_a_requested_tenant_is_provisioned_by_a_real_worker(cleanup, celery_work
 
 
 def _wait_until_settled(tenant: Tenant, timeout_s: float = 30) -> Tenant:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        tenant.refresh_from_db()
-        if tenant.status in {TenantStatus.ACTIVE, TenantStatus.FAILED}:
-            return tenant
-        time.sleep(0.05)
-    raise AssertionError(f"tenant still {tenant.status} after {timeout_s} s")
+    return services.tenant_wait_settled(tenant, timeout_s=timeout_s, poll_s=0.05)
 
 
 def test_an_existing_slug_returns_its_state_and_creates_nothing(public_db, test_tenant):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -100,16 +99,10 @@ class Command(BaseCommand):
         self._finish(tenant)
 
     def _wait(self, tenant: Tenant, timeout: float) -> Tenant:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            tenant.refresh_from_db()
-            if tenant.status in {TenantStatus.ACTIVE, TenantStatus.FAILED}:
-                return tenant
-            time.sleep(0.02)
-        raise CommandError(
-            f"tenant {tenant.slug} is still {tenant.status} after {timeout:.0f} s: "
-            "is a Celery worker running? (brokerdesk worker)"
-        )
+        try:
+            return services.tenant_wait_settled(tenant, timeout_s=timeout)
+        except TimeoutError as exc:
+            raise CommandError(f"{exc}: is a Celery worker running? (brokerdesk worker)") from exc
 
     def _finish(self, tenant: Tenant, *, quiet_failure: bool = False) -> None:
         if tenant.status == TenantStatus.ACTIVE:
