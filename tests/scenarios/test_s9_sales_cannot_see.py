@@ -17,10 +17,10 @@ from brokerdesk.modules.audit.models import AuditEntry
 from brokerdesk.modules.identity.models import User, UserKind
 from brokerdesk.modules.identity.rbac.checks import permission_check
 from brokerdesk.modules.identity.rbac.models import Role, Team
-from brokerdesk.modules.identity.totp import totp_device
-from brokerdesk.modules.identity.totp_models import StaffTotpDevice
 from brokerdesk.modules.identity.rbac.services import default_roles_ensure
 from brokerdesk.modules.identity.rbac.visibility import fields_visible_filter
+from brokerdesk.modules.identity.totp import totp_device
+from brokerdesk.modules.identity.totp_models import StaffTotpDevice
 from brokerdesk.tenants.config.models import LegalEntity, PspCredential, TradingServer
 from support.config_canary import config_canary
 from support.rbac_actors import sign_in, user_make
