@@ -285,3 +285,15 @@ def test_the_api_resets_a_colleague_and_refuses_one_with_more_rights(host, admin
     assert _state(colleague)[:2] == (False, 0)
     assert nothing_left.status_code == 400
     assert "nothing to reset" in nothing_left.json()["non_field_errors"][0]
+
+
+def test_the_staff_page_shows_whether_a_colleague_has_a_second_factor(host, admin, colleague):
+    admin_client, _ = _enrol(host, admin)
+    edit = reverse("backoffice:staff:edit", kwargs={"public_id": colleague.public_id})
+
+    before = admin_client.get(edit).content.decode()
+    _enrol(host, colleague)
+    after = admin_client.get(edit).content.decode()
+
+    assert "Second factor: not set up yet" in before and _reset_url(colleague) not in before
+    assert "Second factor: set up." in after and _reset_url(colleague) in after
