@@ -17,6 +17,7 @@ urlpatterns = [
     # Staff, roles and permission codes (ADR 0016); the API description and its UI.
     path("api/v1/staff/", include(rbac_api_urls.staff_patterns)),
     path("api/v1/roles/", include(rbac_api_urls.role_patterns)),
+    path("api/v1/teams/", include(rbac_api_urls.team_patterns)),
     path("api/v1/permissions/", include(rbac_api_urls.permission_patterns)),
     path("api/v1/schema/", rbac_docs.SchemaView.as_view(), name="api-schema"),
     path("api/v1/docs/", rbac_docs.DocsView.as_view(), name="api-docs"),

@@ -58,3 +58,31 @@ class Domain(DomainMixin):
     def save(self, *args: object, **kwargs: object) -> None:
         self.domain = self.domain.strip().rstrip(".").lower()
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class AuditAnchor(models.Model):
+    """A tenant's audit chain head (sequence, hash), copied outside its schema (ADR 0018).
+
+    Written periodically and on demand, together with a write-once object in the platform
+    storage; ``brokerdesk audit verify`` checks that the chain still holds every anchor, so
+    deleting the newest audit rows (or rewriting the tail) no longer goes unnoticed.
+    """
+
+    schema_name = models.CharField(max_length=63)
+    sequence = models.PositiveBigIntegerField()
+    hash = models.CharField(max_length=64)
+    # Hash of the chain's first row: tells this chain from an earlier one under the same name.
+    genesis_hash = models.CharField(max_length=64)
+    storage_key = models.CharField(max_length=255)
+    anchored_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["schema_name", "sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["schema_name", "sequence"], name="tenants_audit_anchor_schema_sequence"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schema_name} #{self.sequence}"

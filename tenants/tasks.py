@@ -22,6 +22,7 @@ from brokerdesk.tenants.schemas import tenant_context
 logger = logging.getLogger(__name__)
 
 FAN_OUT_TASK = "tenants.for_each_active_tenant"
+AUDIT_ANCHOR_TASK = "tenants.audit_anchor"
 PING_TTL_S = 24 * 3600
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -94,3 +95,20 @@ def ping_tenant(token: str = "heartbeat") -> dict[str, str]:
     logger.info("tenant ping %s", token)
     cache.set(key, record, timeout=PING_TTL_S)
     return record
+
+
+@app.task(name=AUDIT_ANCHOR_TASK)
+def audit_anchor() -> int | None:
+    """Anchor the audit chain head of the tenant this task runs in (ADR 0018); beat runs it
+    in every active tenant. A chain that no longer matches its anchors is logged as an error
+    (and left for ``brokerdesk audit verify`` to name), never re-anchored."""
+    from brokerdesk.tenants.audit_anchors import AnchorConflict, audit_anchor_write
+
+    try:
+        anchor = audit_anchor_write(schema=connection.schema_name)
+    except AnchorConflict as exc:
+        logger.error("audit anchor refused: %s", exc)
+        return None
+    if anchor is not None:
+        logger.info("audit chain anchored at #%d", anchor.sequence)
+    return anchor.sequence if anchor else None

@@ -12,6 +12,8 @@ urlpatterns = [
     path("logout/", FaceLogoutView.as_view(face=views.BACKOFFICE), name="logout"),
     # The second factor step every staff session passes first (identity/totp.py).
     path("otp/", totp_views.otp, name="otp"),
+    # One's own recovery codes: how many are left, new ones after a fresh TOTP code.
+    path("security/", totp_views.security, name="security"),
     path("settings/", include("brokerdesk.tenants.config.urls")),
     # What was e-mailed to a client (the outbox).
     path("emails/", include("brokerdesk.modules.notifications.urls")),
@@ -20,6 +22,8 @@ urlpatterns = [
     # Staff and roles administration (ADR 0016).
     path("staff/", include(rbac_urls.staff_patterns)),
     path("roles/", include(rbac_urls.role_patterns)),
+    # Teams: who a role with the "team" scope reaches (staff.manage).
+    path("teams/", include(rbac_urls.team_patterns)),
     # Placeholders until their modules replace them (each says what is coming).
     *[path(f"{slug}/", views.section, {"section": slug}, name=slug) for slug in views.SECTIONS],
 ]

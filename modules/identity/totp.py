@@ -56,6 +56,11 @@ def totp_device(user: User) -> StaffTotpDevice:
     return device
 
 
+def totp_enrolled(user: User) -> bool:
+    """Whether ``user`` has a confirmed authenticator (without creating a device)."""
+    return StaffTotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists()
+
+
 def totp_secret(device: StaffTotpDevice) -> str:
     """The shared key in clear, for the enrolment page and verification only."""
     return device.secret.reveal()
@@ -88,7 +93,7 @@ def totp_verify(*, user: User, code: str, now: float | None = None) -> bool:
         return False
     code = "".join(code.split())
     if not (code.isdigit() and len(code) == TOTP_DIGITS):
-        _failure(user)
+        failure_record(user)
         return False
     moment = time.time() if now is None else now
     device = totp_device(user)
@@ -99,14 +104,20 @@ def totp_verify(*, user: User, code: str, now: float | None = None) -> bool:
             totp.at(step * TOTP_INTERVAL_S), code
         ):
             if _consume(device, step):
-                cache.delete(_failures_key(user))
+                failures_clear(user)
                 return True
             break
-    _failure(user)
+    failure_record(user)
     return False
 
 
-def _failure(user: User) -> None:
+def failures_clear(user: User) -> None:
+    """Forget ``user``'s wrong codes (after a valid code, or a reset of their factor)."""
+    cache.delete(_failures_key(user))
+
+
+def failure_record(user: User) -> None:
+    """Count one wrong code (TOTP or recovery) towards the lock."""
     key = _failures_key(user)
     cache.add(key, 0, FAILURE_WINDOW_S)
     try:

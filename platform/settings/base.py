@@ -161,6 +161,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 600.0,
         "args": ("tenants.ping_tenant",),
     },
+    # Each tenant's audit chain head, copied outside its schema (ADR 0018).
+    "audit-anchors": {
+        "task": "tenants.for_each_active_tenant",
+        "schedule": float(env_int("AUDIT_ANCHOR_INTERVAL_S", 3600, minimum=60)),
+        "args": ("tenants.audit_anchor",),
+    },
 }
 
 # --- Storage (S3 over HTTP; moto's server locally) -------------------------------------------

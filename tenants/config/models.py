@@ -1,5 +1,5 @@
-"""Per-tenant configuration, in the tenant schema: branding, legal entities, trading servers,
-PSP credentials, and a history of who changed what (until the audit log replaces it)."""
+"""Per-tenant configuration, in the tenant schema: branding, legal entities, trading servers and
+PSP credentials. Who changed what, and when, is read from the audit log (ADR 0015)."""
 
 from __future__ import annotations
 
@@ -164,22 +164,3 @@ class PspCredential(ConfigObject):
 
     def __str__(self) -> str:
         return self.name
-
-
-class ConfigChange(models.Model):
-    """Who changed which configuration object when, and which fields (never secret values)."""
-
-    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
-    changed_by = models.CharField(max_length=320)
-    changed_by_public_id = models.UUIDField(null=True, blank=True)
-    object_type = models.CharField(max_length=40)
-    object_public_id = models.UUIDField()
-    action = models.CharField(max_length=16)
-    fields = models.JSONField(default=list)
-
-    class Meta:
-        ordering = ["-changed_at", "-id"]
-        indexes = [models.Index(fields=["object_type", "object_public_id"])]
-
-    def __str__(self) -> str:
-        return f"{self.action} {self.object_type} by {self.changed_by}"

@@ -8,15 +8,17 @@ object for someone: a missing object and a forbidden one raise the same ``Config
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Count, QuerySet
 
+from brokerdesk.modules.audit.selectors import AuditFilters, audit_entries
 from brokerdesk.modules.identity.rbac.checks import permission_check
 from brokerdesk.tenants.config.models import (
     Branding,
-    ConfigChange,
     ConfigObject,
     LegalDocument,
     LegalEntity,
@@ -98,5 +100,33 @@ def legal_document_public_get(*, public_id: Any) -> LegalDocument | None:
     return LegalDocument.objects.filter(public_id=key).exclude(file="").first()
 
 
-def config_change_list(*, limit: int = 50) -> list[ConfigChange]:
-    return list(ConfigChange.objects.order_by("-changed_at", "-id")[:limit])
+@dataclass(frozen=True)
+class ConfigHistoryItem:
+    """One configuration change as the settings page lists it, read from the audit log."""
+
+    occurred_at: datetime
+    actor_label: str
+    action: str  # "create" | "update" | "delete"
+    object_type: str  # "branding", "legal_entity", …
+    fields: list[str]
+    note: str  # the audit row's reason (imported history says what it recorded)
+
+
+def config_history(*, limit: int = 50) -> list[ConfigHistoryItem]:
+    """The newest configuration changes: the audit rows with a ``config.`` action."""
+    entries = audit_entries(AuditFilters(action="config.")).order_by("-occurred_at", "-sequence")
+    items = []
+    for entry in entries[:limit]:
+        _, object_type, action = (entry.action.split(".", 2) + ["", ""])[:3]
+        changed = entry.after if entry.after is not None else entry.before
+        items.append(
+            ConfigHistoryItem(
+                occurred_at=entry.occurred_at,
+                actor_label=entry.actor_label,
+                action=action,
+                object_type=object_type,
+                fields=sorted(changed) if isinstance(changed, dict) else [],
+                note=entry.reason,
+            )
+        )
+    return items

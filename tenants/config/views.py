@@ -81,7 +81,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "entity_count": selectors.legal_entity_list().count(),
         "server_count": selectors.trading_server_list().count(),
         "psp_count": selectors.psp_credential_list().count(),
-        "changes": selectors.config_change_list(limit=20),
+        "changes": selectors.config_history(limit=20),
     }
     return _render(request, "index.html", context)
 

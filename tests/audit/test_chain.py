@@ -137,7 +137,7 @@ def test_command_names_the_tampered_row_and_fails(db, test_tenant, capsys) -> No
     _record(3)
     call_command("audit", "verify", "--schema", test_tenant.schema_name)
     out = capsys.readouterr().out
-    assert out == f"{test_tenant.schema_name}: {base + 3} row(s), chain intact\n"
+    assert out == f"{test_tenant.schema_name}: {base + 3} row(s), chain intact, 0 anchor(s) held\n"
     _tamper("UPDATE audit_auditentry SET actor_label = %s WHERE sequence = %s", ["x@y.z", base + 2])
     with pytest.raises(CommandError, match=f"broken in 1 schema\\(s\\): {test_tenant.schema_name}"):
         call_command("audit", "verify", "--schema", test_tenant.schema_name)

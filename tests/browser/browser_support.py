@@ -63,11 +63,12 @@ def staff_totp_reset(broker: Broker) -> None:
         StaffTotpDevice.objects.filter(user__email=broker.email("staff")).delete()
 
 
-def staff_second_factor_pass(page: Any, *, shots: str | None = None) -> tuple[str, str]:
-    """On the enrolment page after a staff sign-in: read the key, enter its current code.
+def staff_second_factor_pass(page: Any, *, shots: str | None = None) -> tuple[str, str, list[str]]:
+    """On the enrolment page after a staff sign-in: read the key, enter its current code, then
+    leave the recovery codes page (shown once) for where the sign-in was going.
 
-    With ``shots`` (a file name prefix) the enrolment page is saved to the screenshots folder.
-    Returns the key and the code entered.
+    With ``shots`` (a file name prefix) the enrolment and recovery codes pages are saved to the
+    screenshots folder. Returns the key, the code entered and the recovery codes.
     """
     import pyotp
 
@@ -78,4 +79,9 @@ def staff_second_factor_pass(page: Any, *, shots: str | None = None) -> tuple[st
     code = pyotp.TOTP(secret).now()
     page.fill("[data-testid=otp-code]", code)
     page.click("[data-testid=otp-form] button[type=submit]")
-    return secret, code
+    page.wait_for_selector("[data-testid=recovery-codes]")
+    if shots:
+        page.screenshot(path=str(SCREENSHOTS / f"{shots}-recovery-codes.png"), full_page=True)
+    codes = [c.inner_text() for c in page.query_selector_all("[data-testid=recovery-codes] code")]
+    page.get_by_test_id("recovery-codes-done").click()
+    return secret, code, codes

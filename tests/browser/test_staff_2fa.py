@@ -1,6 +1,7 @@
 """Staff sign in to a committed broker's Back Office with a password and a TOTP second factor:
-enrolment at the first sign-in, a code at the next, a replayed code refused. Screenshots of the
-login, the enrolment page, the code page and the dashboard go to test-artifacts/screenshots/."""
+enrolment at the first sign-in (with recovery codes shown once), a code at the next, a replayed
+code refused, a recovery code accepted once. Screenshots of the login, the enrolment page, the
+recovery codes, the code page and the dashboard go to test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -42,8 +43,9 @@ def test_staff_enrol_then_sign_in_with_a_code_and_a_replay_is_refused(
     # First sign-in: the password, then enrolment with the key shown on the page.
     _sign_in_with_password(page, base, broker.email("staff"), shot="staff-2fa-login.png")
     assert page.get_by_test_id("totp-uri").get_attribute("href").startswith("otpauth://totp/")
-    secret, used = staff_second_factor_pass(page, shots="staff-2fa")
+    secret, used, recovery_codes = staff_second_factor_pass(page, shots="staff-2fa")
     page.wait_for_url(f"{base}/backoffice/")
+    assert len(recovery_codes) == 10
     assert page.get_by_test_id("greeting").is_visible()
     page.screenshot(path=str(SCREENSHOTS / "staff-2fa-dashboard.png"), full_page=True)
     with page.expect_navigation():
@@ -64,6 +66,16 @@ def test_staff_enrol_then_sign_in_with_a_code_and_a_replay_is_refused(
     page.fill("[data-testid=otp-code]", pyotp.TOTP(secret).now())
     page.click("[data-testid=otp-form] button[type=submit]")
     page.wait_for_url(f"{base}/backoffice/settings/")
-    for name in ("login", "enrol", "code", "dashboard"):
+
+    # Phone lost: a recovery code signs in once, and says how many are left.
+    with page.expect_navigation():
+        page.get_by_test_id("sign-out").click()
+    _sign_in_with_password(page, base, broker.email("staff"))
+    page.fill("[data-testid=otp-code]", recovery_codes[0])
+    page.click("[data-testid=otp-form] button[type=submit]")
+    page.wait_for_url(f"{base}/backoffice/")
+    assert "9 recovery codes are left" in page.content()
+    page.screenshot(path=str(SCREENSHOTS / "staff-2fa-recovery-used.png"), full_page=True)
+    for name in ("login", "enrol", "recovery-codes", "code", "dashboard", "recovery-used"):
         assert (SCREENSHOTS / f"staff-2fa-{name}.png").stat().st_size > 10_000
     context.close()

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 
+from brokerdesk.modules.audit.models import AuditEntry
 from brokerdesk.modules.identity.models import User, UserKind
 from brokerdesk.tenants.branding import BRAND_CACHE_KEY
 from brokerdesk.tenants.config.models import (
     Branding,
-    ConfigChange,
     LegalDocument,
     LegalEntity,
     PspCredential,
@@ -86,7 +86,7 @@ def counts() -> Counts:
     """Row counts of every configuration table, to prove a refused change saved nothing."""
 
     def snapshot() -> dict[str, int]:
-        models = (Branding, LegalEntity, LegalDocument, TradingServer, PspCredential, ConfigChange)
+        models = (Branding, LegalEntity, LegalDocument, TradingServer, PspCredential, AuditEntry)
         return {model.__name__: model.objects.count() for model in models}
 
     return snapshot

@@ -8,11 +8,12 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from brokerdesk.modules.audit.models import AuditEntry
 from brokerdesk.platform.provisioning.seeders import SeedContext, registered
 from brokerdesk.tenants import schemas
 from brokerdesk.tenants.branding import BRAND_CACHE_KEY, Brand, brand_build
 from brokerdesk.tenants.config import services
-from brokerdesk.tenants.config.models import Branding, ConfigChange
+from brokerdesk.tenants.config.models import Branding
 from brokerdesk.tenants.config.seeds import seed_branding
 from brokerdesk.tenants.models import Tenant
 
@@ -50,7 +51,7 @@ def test_the_seeder_copies_the_provisioning_branding_once(db):
 
 def test_the_test_tenant_was_seeded_with_its_name(db):
     assert Branding.objects.get().display_name == "Test Broker"
-    assert ConfigChange.objects.filter(object_type="Branding", action="create").exists()
+    assert AuditEntry.objects.filter(action="config.branding.create").exists()
 
 
 def test_pages_show_the_branding_and_a_change_shows_at_once(tenant_client, admin):

@@ -7,10 +7,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from brokerdesk.modules.audit.models import AuditEntry
 from brokerdesk.tenants.config import services
 from brokerdesk.tenants.config.models import (
     Branding,
-    ConfigChange,
     LegalEntity,
     PspCredential,
     TradingServer,
@@ -238,8 +238,10 @@ def test_branding_form_uploads_a_logo_and_refuses_a_bad_colour(admin_client, png
         "Asia/Dubai",
     )
     assert branding.logo_content_type == "image/png"
-    change = ConfigChange.objects.filter(object_type="Branding").order_by("-id").first()
-    assert change.fields == [
+    change = (
+        AuditEntry.objects.filter(action="config.branding.update").order_by("-sequence").first()
+    )
+    assert sorted(change.after) == [
         "accent_color",
         "base_theme",
         "display_name",

@@ -15,9 +15,10 @@ from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from brokerdesk.modules.audit.models import AuditEntry
 from brokerdesk.tenants import schemas
 from brokerdesk.tenants.config import crypto, services
-from brokerdesk.tenants.config.models import ConfigChange, PspCredential, TradingServer
+from brokerdesk.tenants.config.models import PspCredential, TradingServer
 
 SERVER_PASSWORD = "Mt5-Manager-Pa55!word"
 STRIPE_KEY = "sk_live_51Hq8canaryStripeSecret"
@@ -61,7 +62,8 @@ def _every_config_row_as_text() -> str:
     tables = [
         "tenant_config_tradingserver",
         "tenant_config_pspcredential",
-        "tenant_config_configchange",
+        # The configuration history is the audit log: no secret may reach it either.
+        "audit_auditentry",
     ]
     with connection.cursor() as cursor:
         text = []
@@ -113,15 +115,16 @@ def test_secrets_never_print_and_changes_record_only_field_names(admin, caplog):
 
     assert repr(loaded.secret) == str(loaded.secret) == "Secret(set)"
     assert SERVER_PASSWORD not in caplog.text and "n3w-Pa55word" not in caplog.text
-    changes = ConfigChange.objects.filter(object_public_id=server.public_id).order_by("id")
-    assert list(changes.values_list("action", "fields", "changed_by")) == [
+    changes = AuditEntry.objects.filter(target_public_id=str(server.public_id)).order_by("sequence")
+    assert [(c.action, sorted(c.after), c.actor_label) for c in changes] == [
         (
-            "create",
+            "config.trading_server.create",
             ["address", "currency", "manager_login", "name", "platform", "secret"],
             "root@test.example",
         ),
-        ("update", ["secret"], "root@test.example"),
+        ("config.trading_server.update", ["secret"], "root@test.example"),
     ]
+    assert changes.last().after == {"secret": "[changed]"}
     assert TradingServer.objects.get(pk=server.pk).secret.reveal() == "n3w-Pa55word"
 
 
@@ -134,7 +137,7 @@ def test_an_empty_secret_on_update_keeps_the_stored_one(admin):
     )
 
     assert _raw("tenant_config_tradingserver", "secret") == [token]
-    assert ConfigChange.objects.order_by("-id").first().fields == ["address"]
+    assert sorted(AuditEntry.objects.order_by("-sequence").first().after) == ["address"]
 
 
 def test_psp_secrets_merge_keep_and_clear(admin):

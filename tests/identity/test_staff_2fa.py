@@ -104,7 +104,10 @@ def test_enrolling_with_a_valid_code_verifies_the_session_and_mails_the_staff_me
             OTP, {"code": code_at(_secret(admin), step), "next": "/backoffice/settings/"}
         )
 
-    assert (verified.status_code, verified["Location"]) == (302, "/backoffice/settings/")
+    # Enrolment ends on the recovery codes, shown once, with the way on to `next`.
+    assert verified.status_code == 200 and verified["Cache-Control"] == "no-store"
+    assert verified.context["next"] == "/backoffice/settings/"
+    assert len(verified.context["codes"]) == 10
     last_step, confirmed_at = _state(admin)
     assert last_step in (step, step + 1) and confirmed_at is not None
     assert tenant_client.session[totp.SESSION_KEY] == admin.pk
@@ -198,7 +201,8 @@ def test_the_next_address_must_be_on_this_host(tenant_client, admin):
 
     response = tenant_client.post(OTP, {"code": code, "next": "https://evil.example/"})
 
-    assert (response.status_code, response["Location"]) == (302, HOME)
+    # Enrolment: the recovery codes page leads on to the dashboard, not to the other host.
+    assert (response.status_code, response.context["next"]) == (200, HOME)
 
 
 def test_anonymous_and_clients_are_sent_to_the_back_office_login(tenant_client, trader):

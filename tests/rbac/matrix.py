@@ -39,6 +39,7 @@ SUPER_ONLY_REDIRECT = ( 302, 403,  302,  403,  403,  403,    403,    403)
 SUPER_ONLY_API = (      403, 403,  200,  403,  403,  403,    403,    403)
 SUPER_ONLY_API_BAD = (  403, 403,  400,  403,  403,  403,    403,    403)
 STAFF_API = (           403, 403,  200,  200,  200,  200,    200,    200)
+SUPER_ONLY_API_GONE = ( 403, 403,  204,  403,  403,  403,    403,    403)
 # fmt: on
 
 ROWS: list[tuple[str, str, tuple[int, ...]]] = [
@@ -117,6 +118,29 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     # --- Back Office and API: the audit log (audit.view: Super admin, Compliance) -------------
     ("GET", "backoffice:audit:list", (302, 403, 200, 403, 200, 403, 403, 403)),
     ("GET", "audit-api:list", (403, 403, 200, 403, 200, 403, 403, 403)),
+    # --- Teams, one's own recovery codes, a colleague's second factor reset (issue 4: sec) -----
+    # Teams (staff.manage). The target team is empty, so deleting it succeeds (302 / 204);
+    # an empty form or body is a 400 (a name is required).
+    ("GET", "backoffice:teams:list", SUPER_ONLY_PAGE),
+    ("GET", "backoffice:teams:create", SUPER_ONLY_PAGE),
+    ("POST", "backoffice:teams:create", SUPER_ONLY_FORM_POST),
+    ("GET", "backoffice:teams:edit", SUPER_ONLY_PAGE),
+    ("POST", "backoffice:teams:edit", SUPER_ONLY_FORM_POST),
+    ("GET", "backoffice:teams:delete", (302, 403, 405, 403, 403, 403, 403, 403)),
+    ("POST", "backoffice:teams:delete", SUPER_ONLY_REDIRECT),
+    ("GET", "teams-api:list", SUPER_ONLY_API),
+    ("POST", "teams-api:list", SUPER_ONLY_API_BAD),
+    ("GET", "teams-api:detail", SUPER_ONLY_API),
+    ("PATCH", "teams-api:detail", SUPER_ONLY_API),
+    ("DELETE", "teams-api:detail", SUPER_ONLY_API_GONE),
+    # Sign-in security: every staff member's own recovery codes; a trader goes to the login.
+    # An empty POST lacks the TOTP code (400).
+    ("GET", "backoffice:security", STAFF_PAGE),
+    ("POST", "backoffice:security", (302, 302, 400, 400, 400, 400, 400, 400)),
+    # A colleague's second factor reset (staff.manage); an empty form lacks the reason (400).
+    ("GET", "backoffice:staff:reset-second-factor", SUPER_ONLY_PAGE),
+    ("POST", "backoffice:staff:reset-second-factor", SUPER_ONLY_FORM_POST),
+    ("POST", "staff-api:reset-second-factor", SUPER_ONLY_API_BAD),
     # --- API: its description and browsable UI (any active staff) -----------------------------
     ("GET", "api-schema", STAFF_API),
     ("GET", "api-docs", STAFF_API),

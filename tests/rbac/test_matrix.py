@@ -14,7 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.views import APIView
 
 from brokerdesk.modules.identity.models import UserKind
-from brokerdesk.modules.identity.rbac.models import Role
+from brokerdesk.modules.identity.rbac.models import Role, Team
 from brokerdesk.modules.identity.rbac.services import default_roles_ensure
 from support.config_canary import config_canary
 from support.rbac_actors import ACTORS, user_make
@@ -43,6 +43,12 @@ TARGETS = {
     "backoffice:roles:edit": "role",
     "roles-api:detail": "role",
     "identity:client-devices": "trader",
+    # Teams and the second factor reset (issue 4: sec).
+    "backoffice:teams:edit": "team",
+    "backoffice:teams:delete": "team",
+    "teams-api:detail": "team",
+    "backoffice:staff:reset-second-factor": "staff",
+    "staff-api:reset-second-factor": "staff",
 }
 
 
@@ -114,6 +120,8 @@ def targets(db) -> dict[str, dict[str, str]]:
     ids["role"] = {"public_id": str(role.public_id)}
     trader = user_make("trader@rbac.example", kind=UserKind.CLIENT)
     ids["trader"] = {"public_id": str(trader.public_id)}
+    team = Team.objects.create(name="Matrix desk")
+    ids["team"] = {"public_id": str(team.public_id)}
     return ids
 
 

@@ -29,6 +29,10 @@ def test_the_schema_lists_the_config_staff_and_roles_endpoints(staff_client):
         "/api/v1/roles/",
         "/api/v1/roles/{public_id}/",
         "/api/v1/permissions/",
+        # Teams and the second factor reset (issue 4: sec).
+        "/api/v1/teams/",
+        "/api/v1/teams/{public_id}/",
+        "/api/v1/staff/{public_id}/reset-second-factor/",
     }
     assert expected - paths == set()
 

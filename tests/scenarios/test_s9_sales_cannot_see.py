@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from brokerdesk.modules.audit.models import AuditEntry
 from brokerdesk.modules.identity.models import User, UserKind
 from brokerdesk.modules.identity.rbac.checks import permission_check
-from brokerdesk.modules.identity.rbac.models import Role
+from brokerdesk.modules.identity.rbac.models import Role, Team
 from brokerdesk.modules.identity.rbac.services import default_roles_ensure
 from brokerdesk.modules.identity.rbac.visibility import fields_visible_filter
+from brokerdesk.modules.identity.totp import totp_device
+from brokerdesk.modules.identity.totp_models import StaffTotpDevice
 from brokerdesk.tenants.config.models import LegalEntity, PspCredential, TradingServer
 from support.config_canary import config_canary
 from support.rbac_actors import sign_in, user_make
@@ -32,6 +35,12 @@ def world(db, test_tenant, client):
     colleague = user_make("finance@s9.example", roles=[roles["finance"]])
     trader = user_make("trader@s9.example", kind=UserKind.CLIENT)
     custom = Role.objects.create(name="Night desk", codes=["clients.view"], scope="own")
+    team = Team.objects.create(name="Finance desk")
+    team.members.add(colleague)
+    # The colleague has an authenticator, so a reset would show in the snapshot.
+    device = totp_device(colleague)
+    device.confirmed_at = timezone.now()
+    device.save()
     _, ids = config_canary("test", "S9")
     client.defaults["HTTP_HOST"] = test_tenant.get_primary_domain().domain
     return {
@@ -42,6 +51,7 @@ def world(db, test_tenant, client):
         "custom": custom,
         "roles": roles,
         "ids": ids,
+        "team": team,
     }
 
 
@@ -51,6 +61,9 @@ def _snapshot() -> dict[str, object]:
         "users": sorted(User.objects.values_list("email", "is_active", "full_name")),
         "roles": sorted(Role.objects.values_list("name", "scope", "codes")),
         "memberships": sorted(Role.members.through.objects.values_list("role_id", "user_id")),
+        "teams": sorted(Team.objects.values_list("name", "lead_id")),
+        "team_members": sorted(Team.members.through.objects.values_list("team_id", "user_id")),
+        "second_factors": sorted(StaffTotpDevice.objects.values_list("user_id", "confirmed_at")),
         "entities": sorted(LegalEntity.objects.values_list("name", "updated_at")),
         "servers": sorted(TradingServer.objects.values_list("name", "updated_at")),
         "psps": sorted(PspCredential.objects.values_list("name", "updated_at")),
@@ -65,6 +78,7 @@ def _requests(world) -> list[tuple[str, str, dict]]:
     super_admin = {"public_id": world["roles"]["super_admin"].public_id}
     own = {"public_id": world["sales"].public_id}
     grab_super = {"roles": [str(world["roles"]["super_admin"].public_id)]}
+    team = {"public_id": world["team"].public_id}
     return [
         # Pages (direct URLs included: object pages by id).
         ("get", reverse("backoffice:settings:index"), {}),
@@ -94,6 +108,20 @@ def _requests(world) -> list[tuple[str, str, dict]]:
         ("patch", reverse("roles-api:detail", kwargs=super_admin), {"scope": "own"}),
         ("get", reverse("permissions-api:list"), {}),
         ("get", reverse("audit-api:list"), {}),
+        # Teams (moving people changes what team-scoped roles reach) and resetting a
+        # colleague's second factor: staff.manage only.
+        ("get", reverse("backoffice:teams:list"), {}),
+        ("post", reverse("backoffice:teams:create"), {"name": "Sales A", "members": [str(world["sales"].public_id)]}),
+        ("post", reverse("backoffice:teams:edit", kwargs=team), {"name": "x", "members": [str(world["sales"].public_id)]}),
+        ("post", reverse("backoffice:teams:delete", kwargs=team), {}),
+        ("get", reverse("backoffice:staff:reset-second-factor", kwargs=staff), {}),
+        ("post", reverse("backoffice:staff:reset-second-factor", kwargs=staff), {"reason": "lost"}),
+        ("get", reverse("teams-api:list"), {}),
+        ("post", reverse("teams-api:list"), {"name": "Sales A"}),
+        ("get", reverse("teams-api:detail", kwargs=team), {}),
+        ("patch", reverse("teams-api:detail", kwargs=team), {"members": [str(world["sales"].public_id)]}),
+        ("delete", reverse("teams-api:detail", kwargs=team), {}),
+        ("post", reverse("staff-api:reset-second-factor", kwargs=staff), {"reason": "lost"}),
     ]  # fmt: skip
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from brokerdesk.modules.identity.rbac.defaults import SUPER_ADMIN
+from brokerdesk.modules.identity.rbac.models import Team
 from brokerdesk.modules.identity.rbac.services import default_roles_ensure
 from brokerdesk.tenants import schemas
 
@@ -23,6 +24,14 @@ def _role(canary: Any) -> dict[str, str]:
         return {"public_id": str(default_roles_ensure()[SUPER_ADMIN].public_id)}
 
 
+def _team(canary: Any) -> dict[str, str]:
+    # A team of this canary's tenant, its owner a member and its lead.
+    with schemas.tenant_context(canary.tenant):
+        team, _ = Team.objects.get_or_create(name="Canary desk", defaults={"lead": canary.owner})
+        team.members.add(canary.owner)
+        return {"public_id": str(team.public_id)}
+
+
 def rbac_providers() -> dict[str, object]:
     return {
         "backoffice:staff:edit": _owner,
@@ -31,4 +40,10 @@ def rbac_providers() -> dict[str, object]:
         "staff-api:deactivate": _owner,
         "backoffice:roles:edit": _role,
         "roles-api:detail": _role,
+        # Teams and the second factor reset (issue 4: sec).
+        "backoffice:staff:reset-second-factor": _owner,
+        "staff-api:reset-second-factor": _owner,
+        "backoffice:teams:edit": _team,
+        "backoffice:teams:delete": _team,
+        "teams-api:detail": _team,
     }

@@ -208,3 +208,28 @@ class StaffDeactivateView(RbacAPIView):
         member = self._load(selectors.staff_get_for_actor, public_id)
         _service_call(lambda: services.staff_deactivate(actor=request.user, staff=member))
         return Response(StaffSerializer(member).data)
+
+
+class SecondFactorResetSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        required=False, allow_blank=True, help_text="Why; recorded in the audit log."
+    )
+
+
+class StaffSecondFactorResetView(RbacAPIView):
+    """Reset a colleague's lost authenticator: they enrol again at their next sign-in."""
+
+    permission_classes = [has_permission("staff.manage")]
+
+    @extend_schema(request=SecondFactorResetSerializer, responses=StaffSerializer)
+    def post(self, request: Request, public_id: Any) -> Response:
+        from brokerdesk.modules.identity.recovery import staff_second_factor_reset
+
+        member = self._load(selectors.staff_get_for_actor, public_id)
+        data = self._parse(SecondFactorResetSerializer)
+        _service_call(
+            lambda: staff_second_factor_reset(
+                actor=request.user, staff=member, reason=data.get("reason", "")
+            )
+        )
+        return Response(StaffSerializer(member).data)

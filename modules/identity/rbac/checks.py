@@ -5,7 +5,10 @@ view decorators, DRF permission classes, field visibility, object loaders — ca
 A user's codes are the union of their roles' codes; the scope of a code is the widest scope
 among the roles granting it. Object checks ask the object who owns it (``owner_id``) and
 which team it belongs to (``team_id``); an object that says neither is reachable only with
-scope "all". Active staff with ``is_superuser`` (the broker's owner) hold every code.
+scope "all". Scope "team" reaches objects owned by any member of the holder's teams (and
+objects assigned to one of those teams); membership is read on every check, so moving a
+member between teams takes effect on the next request. Active staff with ``is_superuser``
+(the broker's owner) hold every code. ``scope_queryset`` applies the same rule to a list.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
 
 from brokerdesk.modules.identity.rbac.codes import ALL_CODES
-from brokerdesk.modules.identity.rbac.models import Role, RoleScope
+from brokerdesk.modules.identity.rbac.models import Role, RoleScope, Team
 
 _SCOPE_RANK = {RoleScope.OWN: 0, RoleScope.TEAM: 1, RoleScope.ALL: 2}
 # Cached on the user object for one request: the same user is checked many times per page.
@@ -67,6 +71,12 @@ def codes_for(user: Any) -> frozenset[str]:
     return frozenset(grants_for(user))
 
 
+def teammate_ids(user: Any) -> QuerySet[Any]:
+    """Ids of every member of ``user``'s teams (``user`` included when in a team), as a
+    subquery: never cached, so a membership change counts on the next check."""
+    return Team.members.through.objects.filter(team__members=user).values("user_id")
+
+
 def _in_scope(user: Any, scope: str, obj: Any) -> bool:
     if scope == RoleScope.ALL:
         return True
@@ -75,9 +85,37 @@ def _in_scope(user: Any, scope: str, obj: Any) -> bool:
         return True
     if scope == RoleScope.TEAM:
         team_id = getattr(obj, "team_id", None)
-        if team_id is not None:
-            return user.rbac_teams.filter(pk=team_id).exists()
+        if team_id is not None and user.rbac_teams.filter(pk=team_id).exists():
+            return True
+        if owner_id is not None:
+            return teammate_ids(user).filter(user_id=owner_id).exists()
     return False
+
+
+def scope_queryset(
+    user: Any,
+    code: str,
+    queryset: QuerySet[Any],
+    *,
+    owner_field: str = "owner",
+    team_field: str | None = None,
+) -> QuerySet[Any]:
+    """``queryset`` narrowed to the objects ``user`` holds ``code`` for: the list form of
+    ``permission_check(user, code, obj=…)``. Nothing without the code; everything with scope
+    "all"; objects owned by the user ("own"), or by any member of their teams ("team")."""
+    if code not in ALL_CODES:
+        raise ValueError(f"unknown permission code {code!r}")
+    scope = grants_for(user).get(code)
+    if scope is None:
+        return queryset.none()
+    if scope == RoleScope.ALL:
+        return queryset
+    reach = Q(**{f"{owner_field}_id": user.pk})
+    if scope == RoleScope.TEAM:
+        reach |= Q(**{f"{owner_field}_id__in": teammate_ids(user)})
+        if team_field is not None:
+            reach |= Q(**{f"{team_field}_id__in": user.rbac_teams.values("pk")})
+    return queryset.filter(reach)
 
 
 def permission_check(user: Any, code: str, *, obj: Any = None) -> bool:

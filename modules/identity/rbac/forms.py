@@ -6,9 +6,11 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy
 
 from brokerdesk.modules.identity.rbac.codes import permissions_by_module
-from brokerdesk.modules.identity.rbac.models import Role, RoleScope
+from brokerdesk.modules.identity.rbac.models import Role, RoleScope, Team
+from brokerdesk.modules.identity.rbac.selectors import team_member_choices
 
 
 def _role_choices() -> list[tuple[str, str]]:
@@ -64,3 +66,27 @@ def service_errors_to_form(form: forms.Form, exc: ValidationError) -> None:
         target = field if field in form.fields else None
         for message in messages:
             form.add_error(target, message)
+
+
+class TeamForm(forms.Form):
+    """A team's name, members and lead; choices are the broker's active staff (plus anyone
+    already in the team). The service decides what is allowed."""
+
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+    members = forms.MultipleChoiceField(
+        label=gettext_lazy("Members"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    lead = forms.ChoiceField(label=gettext_lazy("Lead"), required=False)
+
+    def __init__(self, *args: Any, team: Team | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        people = {user.pk: user for user in team_member_choices()}
+        if team is not None:
+            people |= {user.pk: user for user in team.members.all()}
+        choices = [
+            (str(user.public_id), user.full_name or user.email)
+            for user in sorted(people.values(), key=lambda u: u.email)
+        ]
+        self.fields["members"].choices = choices
+        self.fields["lead"].choices = [("", gettext_lazy("No lead")), *choices]
+        self.fields["lead"].help_text = gettext_lazy("The lead must be one of the members.")

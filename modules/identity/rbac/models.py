@@ -22,16 +22,27 @@ class RoleScope(models.TextChoices):
 
 
 class Team(models.Model):
-    """A sales desk or similar group; the "team" scope reaches objects of the holder's teams."""
+    """A sales desk or similar group of staff. A role with the "team" scope reaches the
+    objects owned by any member of the holder's teams (and objects assigned to the team)."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=100, unique=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, related_name="rbac_teams", blank=True
     )
+    # Always one of the members (the services refuse anything else); empty: no lead named.
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="rbac_teams_led",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="rbac_team_name_ci_unique")]
 
     def __str__(self) -> str:
         return self.name

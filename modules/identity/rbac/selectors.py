@@ -16,7 +16,7 @@ from django.db.models import Prefetch, QuerySet
 
 from brokerdesk.modules.identity.models import User, UserKind
 from brokerdesk.modules.identity.rbac.checks import permission_check
-from brokerdesk.modules.identity.rbac.models import Role
+from brokerdesk.modules.identity.rbac.models import Role, Team
 
 
 class StaffNotFound(ObjectDoesNotExist):
@@ -63,3 +63,28 @@ def role_get_for_actor(*, public_id: Any, actor: Any) -> Role:
     if found is None:
         raise RoleNotFound()
     return found
+
+
+class TeamNotFound(ObjectDoesNotExist):
+    """No such team for this actor."""
+
+
+def team_list() -> QuerySet[Team]:
+    members = Prefetch("members", queryset=User.objects.order_by("email"))
+    return Team.objects.select_related("lead").prefetch_related(members)
+
+
+def team_get_for_actor(*, public_id: Any, actor: Any) -> Team:
+    """The only way to load a team for someone: ``staff.manage`` holders see every team."""
+    key = _uuid(public_id)
+    if key is None or not permission_check(actor, "staff.manage"):
+        raise TeamNotFound()
+    found = team_list().filter(public_id=key).first()
+    if found is None:
+        raise TeamNotFound()
+    return found
+
+
+def team_member_choices() -> QuerySet[User]:
+    """Who can be put in a team: the broker's active staff."""
+    return User.objects.filter(kind=UserKind.STAFF, is_staff=True, is_active=True).order_by("email")

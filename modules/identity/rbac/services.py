@@ -4,7 +4,8 @@ Escalation rule (ADR 0016): an actor may only grant, take away or act on what th
 themselves — a role's codes must be a subset of the actor's codes, and a staff member can
 be managed only by an actor whose codes cover the target's. Nobody can deactivate
 themselves or remove their own last ``staff.manage`` (the broker would lock itself out).
-Bad input raises ``ValidationError`` keyed by field; nothing is saved then.
+Bad input raises ``ValidationError`` keyed by field; nothing is saved then. Every change is
+audited in its transaction (``identity.role.*``, ``identity.staff.*``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
+from brokerdesk.modules.audit.services import audit_record
 from brokerdesk.modules.identity.models import User, UserKind
 from brokerdesk.modules.identity.rbac.checks import codes_for, grants_forget
 from brokerdesk.modules.identity.rbac.codes import unknown_codes
@@ -97,7 +99,22 @@ def role_create(*, actor: User, name: Any, codes: Any, scope: Any = RoleScope.AL
             errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
-    return Role.objects.create(**cleaned)
+    role = Role.objects.create(**cleaned)
+    audit_record(
+        actor=actor, action="identity.role.create", target=role, before=None, after=role_state(role)
+    )
+    return role
+
+
+def role_state(role: Role) -> dict[str, Any]:
+    """What the audit log records of a role."""
+    return {"name": role.name, "scope": role.scope, "codes": sorted(role.codes)}
+
+
+def staff_state(staff: User) -> dict[str, Any]:
+    """What the audit log records of a staff member's access."""
+    roles = sorted(staff.rbac_roles.values_list("name", flat=True))
+    return {"full_name": staff.full_name, "is_active": staff.is_active, "roles": roles}
 
 
 @transaction.atomic
@@ -106,6 +123,7 @@ def role_update(
 ) -> Role:
     """Change a role. Super admin is fixed; other built-in roles only change their scope."""
     role = Role.objects.select_for_update().get(pk=role.pk)
+    before = role_state(role)
     if role.key == SUPER_ADMIN:
         raise ValidationError({"non_field_errors": ["The Super admin role can't be edited."]})
     errors: dict[str, Any] = {}
@@ -138,6 +156,14 @@ def role_update(
     for field, value in changes.items():
         setattr(role, field, value)
     role.save()
+    if role_state(role) != before:
+        audit_record(
+            actor=actor,
+            action="identity.role.update",
+            target=role,
+            before=before,
+            after=role_state(role),
+        )
     grants_forget(actor)
     return role
 
@@ -230,6 +256,8 @@ def staff_invite(
     user.set_unusable_password()
     user.save()
     user.rbac_roles.set(chosen)
+    after = {"email": user.email, **staff_state(user)}
+    audit_record(actor=actor, action="identity.staff.invite", target=user, before=None, after=after)
     return user, set_password_link_issue(user=user)
 
 
@@ -237,6 +265,7 @@ def staff_invite(
 def staff_update(*, actor: User, staff: User, roles: Any = None, full_name: Any = None) -> User:
     """Change a staff member's roles and/or name under the escalation rule."""
     staff = User.objects.select_for_update().get(pk=staff.pk)
+    before = staff_state(staff)
     errors: dict[str, Any] = {}
     if staff.pk != actor.pk:
         try:
@@ -263,6 +292,14 @@ def staff_update(*, actor: User, staff: User, roles: Any = None, full_name: Any 
         staff.save(update_fields=["full_name"])
     if chosen is not None:
         staff.rbac_roles.set(chosen)
+    if staff_state(staff) != before:
+        audit_record(
+            actor=actor,
+            action="identity.staff.update",
+            target=staff,
+            before=before,
+            after=staff_state(staff),
+        )
     grants_forget(actor)
     return staff
 
@@ -273,6 +310,14 @@ def staff_deactivate(*, actor: User, staff: User) -> User:
     if staff.pk == actor.pk:
         raise ValidationError({"non_field_errors": ["You can't deactivate yourself."]})
     _target_check(actor, staff)
+    before = staff_state(staff)
     User.objects.filter(pk=staff.pk).update(is_active=False)
     staff.is_active = False
+    audit_record(
+        actor=actor,
+        action="identity.staff.deactivate",
+        target=staff,
+        before=before,
+        after=staff_state(staff),
+    )
     return staff

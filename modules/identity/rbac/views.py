@@ -25,6 +25,7 @@ from brokerdesk.modules.identity.rbac.forms import (
     service_errors_to_form,
 )
 from brokerdesk.modules.identity.rbac.permissions import permission_required
+from brokerdesk.modules.identity.totp import totp_enrolled
 from brokerdesk.tenants.branding import current_branding
 
 
@@ -106,7 +107,7 @@ def staff_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
             messages.success(request, "Saved.")
             return redirect("backoffice:staff:edit", public_id=member.public_id)
     status = 400 if request.method == "POST" else 200
-    context = {"member": member, "form": form}
+    context = {"member": member, "form": form, "second_factor": totp_enrolled(member)}
     return _render(request, "backoffice/staff/edit.html", context, status=status)
 
 
@@ -126,7 +127,7 @@ def staff_deactivate(request: HttpRequest, public_id: Any) -> HttpResponse:
         )
         form.is_valid()
         service_errors_to_form(form, exc)
-        context = {"member": member, "form": form}
+        context = {"member": member, "form": form, "second_factor": totp_enrolled(member)}
         return _render(request, "backoffice/staff/edit.html", context, status=400)
     messages.success(request, "Deactivated.")
     return redirect("backoffice:staff:edit", public_id=member.public_id)

@@ -1,5 +1,5 @@
 """Writes to tenant configuration: ``<noun>_<verb>(*, ..., actor)``, one transaction each,
-every field validated before anything is saved, a ``ConfigChange`` row per change."""
+every field validated before anything is saved, an audit row per change (the configuration history)."""
 
 from brokerdesk.tenants.config.services.branding import branding_ensure, branding_update
 from brokerdesk.tenants.config.services.legal import (

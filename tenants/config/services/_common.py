@@ -9,9 +9,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from brokerdesk.modules.audit.models import AuditEntry
 from brokerdesk.modules.audit.services import SECRET_CHANGED, SECRET_SET, audit_record, target_of
 from brokerdesk.tenants.config.fields import EncryptedSecretField
-from brokerdesk.tenants.config.models import ConfigChange, ConfigObject
+from brokerdesk.tenants.config.models import ConfigObject
 
 
 class Actor(Protocol):
@@ -67,9 +68,9 @@ def changed_fields(obj: ConfigObject, cleaned: Mapping[str, Any]) -> list[str]:
 
 def change_record(
     obj: ConfigObject, *, action: str, fields: Iterable[str], actor: ActorLike
-) -> ConfigChange:
-    """Stamp ``obj`` with who and when, and write the history row (field names only) and the
-    audit row (before/after values, secrets masked), in the caller's transaction.
+) -> AuditEntry:
+    """Stamp ``obj`` with who and when, and write the audit row (before/after values of
+    ``fields``, secrets masked) in the caller's transaction: the configuration history.
 
     Call it after setting the new values on ``obj`` and before saving it: the database row
     still holds the old values, which become the audit row's ``before``.
@@ -77,21 +78,12 @@ def change_record(
     obj.updated_at = timezone.now()
     obj.updated_by = actor_label(actor)
     before, after = _audit_values(obj, action=action, fields=sorted(set(fields)))
-    audit_record(
+    return audit_record(
         actor=actor,
         action=f"config.{target_of(obj).type}.{action}",
         target=obj,
         before=before,
         after=after,
-    )
-    return ConfigChange.objects.create(
-        changed_at=obj.updated_at,
-        changed_by=obj.updated_by,
-        changed_by_public_id=None if isinstance(actor, str) else actor.public_id,
-        object_type=type(obj).__name__,
-        object_public_id=obj.public_id,
-        action=action,
-        fields=sorted(set(fields)),
     )
 
 
