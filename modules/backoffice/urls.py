@@ -3,6 +3,7 @@ from django.urls import include, path
 from brokerdesk.modules.backoffice import views
 from brokerdesk.modules.identity import totp_views
 from brokerdesk.modules.identity.rbac import urls as rbac_urls
+from brokerdesk.modules.identity.tokens import urls as token_urls
 from brokerdesk.modules.identity.views import FaceLoginView, FaceLogoutView
 
 app_name = "backoffice"
@@ -20,6 +21,8 @@ urlpatterns = [
     # Staff and roles administration (ADR 0016).
     path("staff/", include(rbac_urls.staff_patterns)),
     path("roles/", include(rbac_urls.role_patterns)),
+    # API tokens for integrators (ADR 0018).
+    path("tokens/", include(token_urls.token_patterns)),
     # Placeholders until their modules replace them (each says what is coming).
     *[path(f"{slug}/", views.section, {"section": slug}, name=slug) for slug in views.SECTIONS],
 ]

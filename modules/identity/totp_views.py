@@ -42,6 +42,26 @@ def _next_url(request: HttpRequest) -> str:
     return reverse("backoffice:home")
 
 
+def second_factor_pass(request: HttpRequest, *, code: str) -> str | None:
+    """Check the signed-in staff member's code; on success mark the session verified.
+
+    Returns None on success, else the message to show. The Back Office step and the API's
+    (``POST /api/v1/auth/second-factor/``) both come here.
+    """
+    enrolling = totp.totp_device(request.user).confirmed_at is None
+    if totp.totp_verify(user=request.user, code=code):
+        totp.session_verify(request)
+        if enrolling:
+            # Tell the staff member, so an enrolment they did not make is noticed.
+            email_queue(
+                to=request.user.email, template="staff_totp_enrolled", context={}, user=request.user
+            )
+        return None
+    if totp.totp_locked(request.user):
+        return _("Too many wrong codes. Wait a few minutes, then try again.")
+    return _("That code is not valid, or was already used. Wait for the next one.")
+
+
 def otp(request: HttpRequest) -> HttpResponse:
     """Enrol (the key and its otpauth URI are shown until the first valid code) or verify."""
     if not totp.is_staff_member(request.user):
@@ -52,23 +72,10 @@ def otp(request: HttpRequest) -> HttpResponse:
     enrolling = device.confirmed_at is None
     form = TotpCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if totp.totp_verify(user=request.user, code=form.cleaned_data["code"]):
-            totp.session_verify(request)
-            if enrolling:
-                # Tell the staff member, so an enrolment they did not make is noticed.
-                email_queue(
-                    to=request.user.email,
-                    template="staff_totp_enrolled",
-                    context={},
-                    user=request.user,
-                )
+        refusal = second_factor_pass(request, code=form.cleaned_data["code"])
+        if refusal is None:
             return redirect(_next_url(request))
-        if totp.totp_locked(request.user):
-            form.add_error("code", _("Too many wrong codes. Wait a few minutes, then try again."))
-        else:
-            form.add_error(
-                "code", _("That code is not valid, or was already used. Wait for the next one.")
-            )
+        form.add_error("code", refusal)
     brand = current_branding(request)
     context = {
         "form": form,

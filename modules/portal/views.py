@@ -23,6 +23,7 @@ from brokerdesk.modules.identity.forms import (
     SetPasswordForm,
 )
 from brokerdesk.modules.identity.models import User, UserKind
+from brokerdesk.modules.identity.ratelimits import RateLimited
 from brokerdesk.modules.identity.security_models import EmailTokenPurpose
 from brokerdesk.modules.identity.views import face_admits, face_required
 
@@ -104,6 +105,13 @@ def section(request: HttpRequest, section: str) -> HttpResponse:
 # --- Registration, verification, password reset, profile and devices (issue 4) ---------------
 
 
+def _too_many(page: HttpResponse, limited: RateLimited) -> HttpResponse:
+    """The page with the rate limit's message on it, as a 429 saying when to come back."""
+    page.status_code = 429
+    page["Retry-After"] = str(limited.retry_after_s)
+    return page
+
+
 def _signed_in_redirect(request: HttpRequest) -> HttpResponse | None:
     """A signed-in client has nothing to do on the registration or reset pages."""
     if face_admits(PORTAL, request):
@@ -122,7 +130,14 @@ def register(request: HttpRequest) -> HttpResponse:
     initial = {"language": translation.get_language() or ""}
     form = RegistrationForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        registration.register(request=request, data=registration.Registration(**form.cleaned_data))
+        try:
+            registration.register(
+                request=request, data=registration.Registration(**form.cleaned_data)
+            )
+        except RateLimited as limited:
+            form.add_error(None, limited.message)
+            page = render(request, "portal/register.html", {"form": form, "face": PORTAL})
+            return _too_many(page, limited)
         return redirect("portal:register-done")
     status = 400 if request.method == "POST" else 200
     return render(request, "portal/register.html", {"form": form, "face": PORTAL}, status=status)
@@ -153,7 +168,12 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
 @face_required(PORTAL)
 def verify_email_resend(request: HttpRequest) -> HttpResponse:
     """Send the verification link again to the signed-in client."""
-    if registration.verification_resend(request=request, user=request.user):
+    try:
+        sent = registration.verification_resend(request=request, user=request.user)
+    except RateLimited as limited:
+        messages.error(request, limited.message)
+        return _too_many(profile(request), limited)
+    if sent:
         messages.info(
             request, gettext("We sent a new link to %(email)s.") % {"email": request.user.email}
         )
@@ -164,7 +184,12 @@ def password_reset(request: HttpRequest) -> HttpResponse:
     """Ask for a reset link; the answer is the same whether or not the address has an account."""
     form = PasswordResetRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        registration.password_reset_request(request=request, email=form.cleaned_data["email"])
+        try:
+            registration.password_reset_request(request=request, email=form.cleaned_data["email"])
+        except RateLimited as limited:
+            form.add_error(None, limited.message)
+            page = render(request, "portal/reset.html", {"form": form, "face": PORTAL})
+            return _too_many(page, limited)
         return redirect("portal:password-reset-sent")
     status = 400 if request.method == "POST" else 200
     return render(request, "portal/reset.html", {"form": form, "face": PORTAL}, status=status)

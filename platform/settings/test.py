@@ -33,3 +33,10 @@ REDIS_URL = _redis_db(_BASE_REDIS_URL, 1 + _worker_index % 15)
 CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_DEFAULT_QUEUE = f"test-{TEST_WORKER}"
+
+# Rate limits high enough that the suite never meets them by accident (counters live in Redis,
+# which is not rolled back); tests of the limits set their own low rates.
+IDENTITY_RATE_LIMITS = {
+    action: {"source": "100000/h", "email": "100000/h"}
+    for action in ("register", "password_reset", "verification_resend")
+}

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from brokerdesk.modules.identity.models import UserKind
 from brokerdesk.modules.identity.rbac.models import Role
 from brokerdesk.modules.identity.rbac.services import default_roles_ensure
+from brokerdesk.modules.identity.tokens.models import ApiToken
 from support.config_canary import config_canary
 from support.rbac_actors import ACTORS, user_make
 
@@ -43,6 +44,9 @@ TARGETS = {
     "backoffice:roles:edit": "role",
     "roles-api:detail": "role",
     "identity:client-devices": "trader",
+    "backoffice:tokens:revoke": "token",
+    "tokens-api:detail": "token",
+    "tokens-api:revoke": "token",
 }
 
 
@@ -114,6 +118,14 @@ def targets(db) -> dict[str, dict[str, str]]:
     ids["role"] = {"public_id": str(role.public_id)}
     trader = user_make("trader@rbac.example", kind=UserKind.CLIENT)
     ids["trader"] = {"public_id": str(trader.public_id)}
+    token = ApiToken.objects.create(
+        name="Matrix",
+        owner=staff,
+        prefix="bdt_matrix00",
+        token_hash="0" * 64,
+        codes=["clients.view"],
+    )
+    ids["token"] = {"public_id": str(token.public_id)}
     return ids
 
 

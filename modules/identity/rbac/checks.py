@@ -3,7 +3,9 @@
 ``permission_check`` answers "may ``user`` do ``code`` (to ``obj``)?"; everything else —
 view decorators, DRF permission classes, field visibility, object loaders — calls it.
 A user's codes are the union of their roles' codes; the scope of a code is the widest scope
-among the roles granting it. Object checks ask the object who owns it (``owner_id``) and
+among the roles granting it. A request made with an API token acts as the token's owner
+with only the codes both hold (``grants_limit``): the owner losing a code takes it from the
+token at once, and a token never holds more than its owner. Object checks ask the object who owns it (``owner_id``) and
 which team it belongs to (``team_id``); an object that says neither is reachable only with
 scope "all". Active staff with ``is_superuser`` (the broker's owner) hold every code.
 """
@@ -20,6 +22,8 @@ from brokerdesk.modules.identity.rbac.models import Role, RoleScope
 _SCOPE_RANK = {RoleScope.OWN: 0, RoleScope.TEAM: 1, RoleScope.ALL: 2}
 # Cached on the user object for one request: the same user is checked many times per page.
 _CACHE_ATTR = "_rbac_grants"
+# The codes an API token limits its request's user to (set by the token authentication).
+_LIMIT_ATTR = "_rbac_token_codes"
 
 
 class NotInScope(PermissionDenied):
@@ -53,8 +57,25 @@ def grants_for(user: Any) -> dict[str, str]:
                     grants.get(code, ""), -1
                 ):
                     grants[code] = scope
+    limit = getattr(user, _LIMIT_ATTR, None)
+    if limit is not None:
+        grants = {code: scope for code, scope in grants.items() if code in limit}
     setattr(user, _CACHE_ATTR, grants)
     return grants
+
+
+def grants_limit(user: Any, codes: Any) -> None:
+    """Limit ``user`` (this request's instance) to ``codes`` on top of their roles' codes.
+
+    Used for API tokens: the user object is loaded per request, so the limit ends with it.
+    """
+    setattr(user, _LIMIT_ATTR, frozenset(codes))
+    grants_forget(user)
+
+
+def grants_limited(user: Any) -> bool:
+    """Whether ``user`` acts through a token's limit on this request."""
+    return getattr(user, _LIMIT_ATTR, None) is not None
 
 
 def grants_forget(user: Any) -> None:
