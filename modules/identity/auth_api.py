@@ -230,6 +230,7 @@ class VerifyEmailView(AnonymousFlowView):
 class VerifyEmailResendView(APIView):
     """Send the verification link again to the signed-in client."""
 
+    authentication_classes = [SessionAuthentication]
     permission_classes = [IsClient]
 
     @extend_schema(request=None, responses={202: DetailSerializer, 200: DetailSerializer})
