@@ -248,10 +248,10 @@ class VerifyEmailResendView(APIView):
 # --- Signing in and out, and the staff second factor ------------------------------------------
 
 
-def _second_factor_state(request: Request) -> str:
-    if not totp.is_staff_member(request.user) or totp.session_verified(request._request):
+def _second_factor_state(request: Request, user: User) -> str:
+    if not totp.is_staff_member(user) or totp.session_verified(request._request):
         return "not_needed"
-    device = totp.totp_device(request.user)
+    device = totp.totp_device(user)
     return "enrol" if device.confirmed_at is None else "required"
 
 
@@ -275,7 +275,8 @@ class LoginView(AnonymousFlowView):
             raise ValidationError(_form_errors(form, rename={"username": "email"}))
         user = form.get_user()
         login(request._request, user)
-        body = {"user": MeSerializer(user).data, "second_factor": _second_factor_state(request)}
+        state = _second_factor_state(request, user)
+        body = {"user": MeSerializer(user).data, "second_factor": state}
         response = Response(body)
         signed_in_record(request._request, response, user=user, face=API.namespace)
         return response
@@ -301,7 +302,7 @@ class SecondFactorView(APIView):
     permission_classes = [IsStaffMember]
 
     def _state(self, request: Request) -> Response:
-        state = _second_factor_state(request)
+        state = _second_factor_state(request, request.user)
         body: dict[str, Any] = {"verified": state == "not_needed", "enrolled": state != "enrol"}
         if state == "enrol":
             device = totp.totp_device(request.user)
