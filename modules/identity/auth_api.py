@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
@@ -60,8 +60,17 @@ def _form_errors(form: Form, *, rename: dict[str, str] | None = None) -> dict[st
     return {names.get(field, field): list(errors) for field, errors in form.errors.items()}
 
 
-def _too_many(limited: RateLimited) -> Throttled:
-    return Throttled(wait=limited.retry_after_s, detail=limited.message)
+class TooManyAttempts(APIException):
+    """429 with the rate limit's own message; DRF's handler adds ``Retry-After`` (``wait``)."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "throttled"
+
+
+def _too_many(limited: RateLimited) -> TooManyAttempts:
+    refusal = TooManyAttempts(detail=limited.message)
+    refusal.wait = limited.retry_after_s
+    return refusal
 
 
 class AnonymousFlowView(APIView):
