@@ -15,17 +15,18 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from brokerdesk.modules.identity import devices, registration
+from brokerdesk.modules.identity import devices, registration, services
 from brokerdesk.modules.identity.forms import (
     Face,
     PasswordResetRequestForm,
+    ProfileForm,
     RegistrationForm,
     SetPasswordForm,
 )
 from brokerdesk.modules.identity.models import User, UserKind
 from brokerdesk.modules.identity.ratelimits import RateLimited
 from brokerdesk.modules.identity.security_models import EmailTokenPurpose
-from brokerdesk.modules.identity.views import face_admits, face_required
+from brokerdesk.modules.identity.views import face_admits, face_required, language_cookie_set
 
 
 def _is_client(user: User) -> bool:
@@ -172,7 +173,8 @@ def verify_email_resend(request: HttpRequest) -> HttpResponse:
         sent = registration.verification_resend(request=request, user=request.user)
     except RateLimited as limited:
         messages.error(request, limited.message)
-        return _too_many(profile(request), limited)
+        page = _profile_page(request, ProfileForm(initial=_profile_initial(request.user)))
+        return _too_many(page, limited)
     if sent:
         messages.info(
             request, gettext("We sent a new link to %(email)s.") % {"email": request.user.email}
@@ -224,17 +226,38 @@ def password_reset_confirm(request: HttpRequest, token: str) -> HttpResponse:
 
 @face_required(PORTAL)
 def profile(request: HttpRequest) -> HttpResponse:
-    """The client's own details as registered, and whether the address is verified."""
+    """The client's own details as registered, whether the address is verified, and the
+    form for what they may change themselves (language, phone)."""
+    form = ProfileForm(request.POST or None, initial=_profile_initial(request.user))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_profile_update(user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, gettext("Your profile is saved."))
+            response = redirect("portal:profile")
+            # The pages follow the chosen language at once, as with the language switcher.
+            language_cookie_set(response, request.user.language)
+            return response
+    return _profile_page(request, form, status=400 if request.method == "POST" else 200)
+
+
+def _profile_initial(user: User) -> dict[str, str]:
+    return {"language": user.language, "phone": user.phone}
+
+
+def _profile_page(request: HttpRequest, form: ProfileForm, *, status: int = 200) -> HttpResponse:
     user: User = request.user
     country = pycountry.countries.get(alpha_2=user.country) if user.country else None
-    return render(
-        request,
-        "portal/profile.html",
-        {
-            "country_name": country.name if country is not None else "",
-            "language_name": dict(settings.LANGUAGES).get(user.language, ""),
-        },
-    )
+    context = {
+        "country_name": country.name if country is not None else "",
+        "language_name": dict(settings.LANGUAGES).get(user.language, ""),
+        "form": form,
+    }
+    return render(request, "portal/profile.html", context, status=status)
 
 
 @face_required(PORTAL)

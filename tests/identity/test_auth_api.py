@@ -383,3 +383,20 @@ def test_every_identity_endpoint_is_in_the_openapi_document(api, staff):
         "/api/v1/tokens/{public_id}/revoke/",
     ):
         assert path in paths, path
+
+
+def test_the_profile_page_changes_the_same_details_through_the_same_service(api, jane):
+    api.force_login(jane)
+
+    bad = api.post("/profile/", {"language": "de", "phone": "12345"})
+    assert bad.status_code == 400 and b'data-testid="error-phone"' in bad.content
+    jane.refresh_from_db()
+    assert (jane.language, jane.phone) == ("en", "")
+
+    saved = api.post("/profile/", {"language": "de", "phone": "+49 151 23456789"})
+
+    assert saved.status_code == 302 and saved.cookies["django_language"].value == "de"
+    jane.refresh_from_db()
+    assert (jane.language, jane.phone) == ("de", "+4915123456789")
+    assert AuditEntry.objects.filter(action="identity.profile_updated").count() == 1
+    assert api.get("/api/v1/me/").json()["phone"] == "+4915123456789"
