@@ -70,6 +70,14 @@ def _expiry_clean(expires_at: Any) -> datetime | None:
     return expires_at
 
 
+def _prefix_new() -> str:
+    """A prefix no token has yet (32 random bits: a clash is rare, but must not be a 500)."""
+    while True:
+        prefix = SECRET_PREFIX + secrets.token_hex(4)
+        if not ApiToken.objects.filter(prefix=prefix).exists():
+            return prefix
+
+
 def _summary(token: ApiToken) -> dict[str, Any]:
     return {
         "name": token.name,
@@ -104,7 +112,7 @@ def api_token_create(
             errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
-    prefix = SECRET_PREFIX + secrets.token_hex(4)
+    prefix = _prefix_new()
     secret = f"{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken.objects.create(owner=actor, prefix=prefix, token_hash=_hash(secret), **cleaned)
     audit_record(
