@@ -400,3 +400,49 @@ def test_the_profile_page_changes_the_same_details_through_the_same_service(api,
     assert (jane.language, jane.phone) == ("de", "+4915123456789")
     assert AuditEntry.objects.filter(action="identity.profile_updated").count() == 1
     assert api.get("/api/v1/me/").json()["phone"] == "+4915123456789"
+
+
+ODD_BODIES = [
+    [],
+    ["a", "b"],
+    "text",
+    123,
+    None,
+    {"email": None, "password": None, "token": None, "code": None},
+    {"email": ["x"], "password": {"a": 1}, "token": 5, "code": [1], "language": ["de"]},
+    {"email": "a@b.example\x00", "password": "\x00", "token": "\x00", "phone": "+\x00"},
+    {"email": "é" * 300 + "@example.com", "password": "p" * 5000, "token": "t" * 5000},
+    {"country": "ÄÖ", "language": "zz-Hant", "phone": "+" + "9" * 31, "confirm": 0},
+]
+ENDPOINTS = [
+    ("post", "/api/v1/auth/register/"),
+    ("post", "/api/v1/auth/verify-email/"),
+    ("post", "/api/v1/auth/login/"),
+    ("post", "/api/v1/auth/second-factor/"),
+    ("post", "/api/v1/auth/password-reset/"),
+    ("post", "/api/v1/auth/password-reset/confirm/"),
+    ("patch", "/api/v1/me/"),
+    ("post", "/api/v1/tokens/"),
+]
+
+
+@pytest.mark.parametrize("who", ["anonymous", "client", "staff"])
+def test_odd_input_never_gets_a_server_error_or_changes_anything(api, jane, staff, who):
+    import json
+
+    if who != "anonymous":
+        api.force_login(jane if who == "client" else staff)
+    before = (User.objects.count(), AuditEntry.objects.count(), OutboxEmail.objects.count())
+    answers = []
+    for method, url in ENDPOINTS:
+        for body in ODD_BODIES:
+            response = getattr(api, method)(url, data=json.dumps(body), content_type=JSON)
+            answers.append((url, response.status_code))
+        broken = api.generic(method.upper(), url, b"{not json", content_type=JSON)
+        answers.append((url, broken.status_code))
+
+    # Unknown fields alone are ignored by PATCH /me/ (200, nothing changes); all else is 4xx.
+    refused = [(url, code) for url, code in answers if not (400 <= code < 500)]
+    assert [(url, code) for url, code in refused if url != "/api/v1/me/" or code != 200] == []
+    after = (User.objects.count(), AuditEntry.objects.count(), OutboxEmail.objects.count())
+    assert after == before
