@@ -164,8 +164,9 @@ def second_factor_refusal(request: HttpRequest) -> HttpResponseBase | None:
     """What an unverified staff session gets instead of the page or endpoint it asked for.
 
     Back Office pages redirect to the second factor step (then back); API calls answer 403.
-    Anyone else (anonymous, clients, IBs, verified staff, token-authenticated API calls,
-    which carry no session user) is left to the page's or endpoint's own checks.
+    Anyone else (anonymous, clients, IBs, verified staff, API calls carrying a bearer token,
+    which the token alone authenticates) is left to the page's or endpoint's own checks; so
+    are the API's own sign-in, sign-out and second-factor endpoints.
     """
     if not _on_tenant(request) or not is_staff_member(request.user):
         return None

@@ -3,11 +3,13 @@
 ``permission_check`` answers "may ``user`` do ``code`` (to ``obj``)?"; everything else —
 view decorators, DRF permission classes, field visibility, object loaders — calls it.
 A user's codes are the union of their roles' codes; the scope of a code is the widest scope
-among the roles granting it. A request made with an API token acts as the token's owner
-with only the codes both hold (``grants_limit``): the owner losing a code takes it from the
-token at once, and a token never holds more than its owner. Object checks ask the object who owns it (``owner_id``) and
+among the roles granting it. Object checks ask the object who owns it (``owner_id``) and
 which team it belongs to (``team_id``); an object that says neither is reachable only with
 scope "all". Active staff with ``is_superuser`` (the broker's owner) hold every code.
+
+A request made with an API token acts as the token's owner with only the codes both hold
+(``grants_limit``, ADR 0018): the owner losing a code takes it from the token at once, and a
+token never holds more than its owner.
 """
 
 from __future__ import annotations
