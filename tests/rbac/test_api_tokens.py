@@ -377,3 +377,25 @@ def test_the_token_and_identity_views_generate_their_schema_without_warnings(db,
     err = capsys.readouterr().err
     assert [line for line in err.splitlines() if "tokens" in line or "auth_api" in line] == []
     assert schema["components"]["securitySchemes"]["apiToken"]["scheme"] == "bearer"
+
+
+def test_token_lists_take_the_same_queries_for_one_token_or_many(tenant_client, admin):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = sign_in(tenant_client, admin)
+    services.api_token_create(actor=admin, name="First", codes=["audit.view"])
+
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    one = (queries(TOKENS), queries("/backoffice/tokens/"))
+    for n in range(5):
+        token, _ = services.api_token_create(actor=admin, name=f"T{n}", codes=["audit.view"])
+        if n % 2:
+            services.api_token_revoke(actor=admin, token=token)
+    many = (queries(TOKENS), queries("/backoffice/tokens/"))
+
+    assert many == one
