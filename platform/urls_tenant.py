@@ -1,7 +1,9 @@
 from django.urls import include, path
 
+from brokerdesk.modules.identity import auth_api_urls
 from brokerdesk.modules.identity.rbac import api_urls as rbac_api_urls
 from brokerdesk.modules.identity.rbac import docs as rbac_docs
+from brokerdesk.modules.identity.tokens import api_urls as token_api_urls
 from brokerdesk.platform import views
 
 urlpatterns = [
@@ -19,6 +21,11 @@ urlpatterns = [
     path("api/v1/roles/", include(rbac_api_urls.role_patterns)),
     path("api/v1/teams/", include(rbac_api_urls.team_patterns)),
     path("api/v1/permissions/", include(rbac_api_urls.permission_patterns)),
+    # API tokens for integrators (ADR 0018).
+    path("api/v1/tokens/", include(token_api_urls.token_patterns)),
+    # The Trader's Room identity flows and the signed-in user's profile over the API.
+    path("api/v1/auth/", include(auth_api_urls.auth_patterns)),
+    path("api/v1/me/", include(auth_api_urls.me_patterns)),
     path("api/v1/schema/", rbac_docs.SchemaView.as_view(), name="api-schema"),
     path("api/v1/docs/", rbac_docs.DocsView.as_view(), name="api-docs"),
     path("", include("brokerdesk.tenants.config.file_urls")),

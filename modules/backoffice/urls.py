@@ -3,6 +3,7 @@ from django.urls import include, path
 from brokerdesk.modules.backoffice import views
 from brokerdesk.modules.identity import totp_views
 from brokerdesk.modules.identity.rbac import urls as rbac_urls
+from brokerdesk.modules.identity.tokens import urls as token_urls
 from brokerdesk.modules.identity.views import FaceLoginView, FaceLogoutView
 
 app_name = "backoffice"
@@ -24,6 +25,8 @@ urlpatterns = [
     path("roles/", include(rbac_urls.role_patterns)),
     # Teams: who a role with the "team" scope reaches (staff.manage).
     path("teams/", include(rbac_urls.team_patterns)),
+    # API tokens for integrators (ADR 0018).
+    path("tokens/", include(token_urls.token_patterns)),
     # Placeholders until their modules replace them (each says what is coming).
     *[path(f"{slug}/", views.section, {"section": slug}, name=slug) for slug in views.SECTIONS],
 ]

@@ -251,3 +251,18 @@ class PasswordResetRequestForm(forms.Form):
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
+
+
+class ProfileForm(forms.Form):
+    """What a client changes about themselves: language and phone (the service checks them)."""
+
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=_language_choices,
+        error_messages={"invalid_choice": _("Choose one of the offered languages.")},
+    )
+    phone = forms.CharField(
+        label=_("Phone number with country code"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel", "dir": "ltr"}),
+    )

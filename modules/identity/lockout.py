@@ -112,6 +112,7 @@ def security_audit(
     action: str,
     target: object | tuple[str, str],
     after: dict[str, object] | None = None,
+    before: dict[str, object] | None = None,
 ) -> None:
     """Append an audit row when the audit module is installed (it was built in parallel).
 
@@ -123,7 +124,7 @@ def security_audit(
         return
     if isinstance(target, tuple):
         target = AuditTarget(type=target[0], public_id=target[1])
-    audit_record(actor=actor, action=action, target=target, before=None, after=after)  # type: ignore[arg-type]
+    audit_record(actor=actor, action=action, target=target, before=before, after=after)  # type: ignore[arg-type]
 
 
 @transaction.atomic

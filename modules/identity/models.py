@@ -81,5 +81,8 @@ from brokerdesk.modules.identity.rbac.models import *  # noqa: E402,F401,F403
 # Registration tokens, login throttles and devices (identity/security_models.py).
 from brokerdesk.modules.identity.security_models import *  # noqa: E402,F401,F403
 
+# API tokens for integrators (modules/identity/tokens/).
+from brokerdesk.modules.identity.tokens.models import *  # noqa: E402,F401,F403
+
 # The staff second factor (modules/identity/totp.py).
 from brokerdesk.modules.identity.totp_models import *  # noqa: E402,F401,F403

@@ -9,12 +9,17 @@ anonymous resend form that is itself an enumeration oracle.
 No enumeration: registering an address that already has an account, or asking a reset for an
 address nobody has, gives the same page as the real thing; the owner of an existing account
 gets an e-mail instead, so a genuine person still learns what happened.
+
+Rate limits (identity/ratelimits.py): registering, asking a reset link and re-sending the
+verification link count per source address and per e-mail address, here in the services, so
+the pages and the API share them; over a limit these raise ``ratelimits.RateLimited``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -27,7 +32,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from brokerdesk.modules.identity import lockout
+from brokerdesk.modules.identity import lockout, ratelimits
 from brokerdesk.modules.identity.lockout import security_audit
 from brokerdesk.modules.identity.models import User, UserKind
 from brokerdesk.modules.identity.security_models import EmailToken, EmailTokenPurpose
@@ -110,9 +115,10 @@ def register(*, request: HttpRequest, data: Registration) -> User | None:
     """Create a client and send the verification link; for a taken address, tell its owner.
 
     Returns the new user, or None when the address was taken (the caller must answer the
-    same either way).
+    same either way). Raises ``RateLimited`` (nothing done) over a limit.
     """
     email = data.email.strip().lower()
+    ratelimits.rate_limit_check(request=request, action=ratelimits.REGISTER, email=email)
     existing = User.objects.filter(email=email).first()
     if existing is None:
         user = User(
@@ -159,9 +165,15 @@ def register(*, request: HttpRequest, data: Registration) -> User | None:
 
 
 def verification_resend(*, request: HttpRequest, user: User) -> bool:
-    """Send a fresh verification link to a signed-in, unverified user; False if verified."""
+    """Send a fresh verification link to a signed-in, unverified user; False if verified.
+
+    Raises ``RateLimited`` (nothing sent) over a limit.
+    """
     if user.email_verified_at is not None:
         return False
+    ratelimits.rate_limit_check(
+        request=request, action=ratelimits.VERIFICATION_RESEND, email=user.email
+    )
     token = token_issue(user=user, purpose=EmailTokenPurpose.VERIFY)
     _email_queue(
         to=user.email,
@@ -189,7 +201,23 @@ def email_verify(*, token: str) -> User | None:
 
 
 def password_reset_request(*, request: HttpRequest, email: str) -> None:
-    """E-mail a reset link to the client with ``email``, if there is one; silent otherwise."""
+    """E-mail a reset link to the client with ``email``, if there is one; silent otherwise.
+
+    Raises ``RateLimited`` (nothing sent) over a limit. Otherwise the call takes at least
+    ``PASSWORD_RESET_ANSWER_FLOOR_MS`` whether or not the address has an account: issuing
+    the token, rendering the e-mail and writing the audit row take time that an unknown
+    address would not, and the answer's timing must not tell the two apart.
+    """
+    started = time.monotonic()
+    ratelimits.rate_limit_check(request=request, action=ratelimits.PASSWORD_RESET, email=email)
+    try:
+        _password_reset_send(request=request, email=email)
+    finally:
+        floor_s = settings.PASSWORD_RESET_ANSWER_FLOOR_MS / 1000
+        time.sleep(max(0.0, floor_s - (time.monotonic() - started)))
+
+
+def _password_reset_send(*, request: HttpRequest, email: str) -> None:
     user = User.objects.filter(
         email=email.strip().lower(), is_active=True, kind=UserKind.CLIENT
     ).first()

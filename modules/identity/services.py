@@ -11,7 +11,9 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from brokerdesk.modules.identity.lockout import security_audit
 from brokerdesk.modules.identity.models import SetPasswordLink, User, UserKind
 
 
@@ -92,3 +94,42 @@ def user_language_remember(*, user: User, chosen: str) -> str:
         user_language_set(user=user, language=chosen)
         return chosen
     return ""
+
+
+@transaction.atomic
+def user_profile_update(
+    *, user: User, language: str | None = None, phone: str | None = None
+) -> User:
+    """Change the user's own language and/or phone number (None: leave as is); audited.
+
+    The e-mail address and the country of residence are not self-service: they are part of
+    the client's identity as the broker verified it. Bad input raises ``ValidationError``
+    keyed by field; nothing is saved then.
+    """
+    from brokerdesk.modules.identity.forms import phone_e164
+
+    changes: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    if language is not None:
+        if language in dict(settings.LANGUAGES):
+            changes["language"] = language
+        else:
+            errors["language"] = [_("Choose one of the offered languages.")]
+    if phone is not None:
+        try:
+            changes["phone"] = phone_e164(phone)
+        except ValidationError as exc:
+            errors["phone"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    changes = {field: value for field, value in changes.items() if getattr(user, field) != value}
+    if changes:
+        before = {field: getattr(user, field) for field in changes}
+        for field, value in changes.items():
+            setattr(user, field, value)
+        user.save(update_fields=list(changes))
+        security_audit(
+            actor=user, action="identity.profile_updated", target=user, after=changes,
+            before=before,
+        )  # fmt: skip
+    return user

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from brokerdesk.modules.identity.models import User
+from brokerdesk.modules.identity.tokens.authentication import bearer_header
 from brokerdesk.modules.identity.totp_models import StaffTotpDevice
 from brokerdesk.tenants.config.crypto import Secret
 
@@ -160,12 +161,23 @@ def _open_paths() -> tuple[str, ...]:
     )
 
 
+def _open_api_paths() -> tuple[str, ...]:
+    try:
+        return tuple(
+            reverse(name)
+            for name in ("auth-api:second-factor", "auth-api:logout", "auth-api:login")
+        )
+    except NoReverseMatch:
+        return ()
+
+
 def second_factor_refusal(request: HttpRequest) -> HttpResponseBase | None:
     """What an unverified staff session gets instead of the page or endpoint it asked for.
 
     Back Office pages redirect to the second factor step (then back); API calls answer 403.
-    Anyone else (anonymous, clients, IBs, verified staff, token-authenticated API calls,
-    which carry no session user) is left to the page's or endpoint's own checks.
+    Anyone else (anonymous, clients, IBs, verified staff, API calls carrying a bearer token,
+    which the token alone authenticates) is left to the page's or endpoint's own checks; so
+    are the API's own sign-in, sign-out and second-factor endpoints.
     """
     if not _on_tenant(request) or not is_staff_member(request.user):
         return None
@@ -173,6 +185,11 @@ def second_factor_refusal(request: HttpRequest) -> HttpResponseBase | None:
         return None
     path = request.path_info
     if path.startswith(API_PREFIX):
+        if bearer_header(request) or path in _open_api_paths():
+            # A bearer request is authenticated by its token alone (the token is the
+            # credential, and the session is not consulted); the API's own sign-in steps
+            # must stay reachable to pass the second factor over the API.
+            return None
         return JsonResponse({"detail": API_REFUSAL}, status=403)
     try:
         home = reverse("backoffice:home")

@@ -4,6 +4,7 @@ recovery codes are left and regenerate them; an administrator's reset of a colle
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -53,6 +54,48 @@ def _next_url(request: HttpRequest) -> str:
     return reverse("backoffice:home")
 
 
+@dataclass(frozen=True)
+class SecondFactorOutcome:
+    """What a code did: ``refusal`` is the message when it was not accepted; on enrolment the
+    recovery codes issued (shown once); after a recovery code, how many are left."""
+
+    refusal: str | None = None
+    recovery_codes: list[str] | None = None
+    recovery_left: int | None = None
+
+
+def second_factor_pass(request: HttpRequest, *, code: str) -> SecondFactorOutcome:
+    """Check the signed-in staff member's TOTP code (or, once enrolled, a recovery code); on
+    success mark the session verified. The Back Office step and the API's
+    (``POST /api/v1/auth/second-factor/``) both come here.
+    """
+    enrolling = totp.totp_device(request.user).confirmed_at is None
+    if not enrolling and recovery.looks_like_recovery_code(code):
+        remaining = recovery.recovery_code_use(user=request.user, code=code)
+        if remaining is not None:
+            totp.session_verify(request)
+            return SecondFactorOutcome(recovery_left=remaining)
+    elif totp.totp_verify(user=request.user, code=code):
+        totp.session_verify(request)
+        if not enrolling:
+            return SecondFactorOutcome()
+        # Tell the staff member, so an enrolment they did not make is noticed.
+        email_queue(
+            to=request.user.email, template="staff_totp_enrolled", context={}, user=request.user
+        )
+        return SecondFactorOutcome(recovery_codes=recovery.recovery_codes_issue(user=request.user))
+    if totp.totp_locked(request.user):
+        return SecondFactorOutcome(
+            refusal=_("Too many wrong codes. Wait a few minutes, then try again.")
+        )
+    return SecondFactorOutcome(
+        refusal=_(
+            "That code is not valid, or was already used. Wait for the next one, or "
+            "enter an unused recovery code."
+        )
+    )
+
+
 def otp(request: HttpRequest) -> HttpResponse:
     """Enrol (the key and its otpauth URI are shown until the first valid code) or verify."""
     if not totp.is_staff_member(request.user):
@@ -63,28 +106,16 @@ def otp(request: HttpRequest) -> HttpResponse:
     enrolling = device.confirmed_at is None
     form = TotpCodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        code = form.cleaned_data["code"]
-        if not enrolling and recovery.looks_like_recovery_code(code):
-            remaining = recovery.recovery_code_use(user=request.user, code=code)
-            if remaining is not None:
-                totp.session_verify(request)
-                messages.warning(request, _recovery_used_message(remaining))
-                return redirect(_next_url(request))
-        elif totp.totp_verify(user=request.user, code=code):
-            totp.session_verify(request)
-            if enrolling:
-                return _enrolled(request)
+        outcome = second_factor_pass(request, code=form.cleaned_data["code"])
+        if outcome.refusal is None:
+            if outcome.recovery_codes is not None:
+                return _recovery_codes_page(
+                    request, outcome.recovery_codes, next_url=_next_url(request)
+                )
+            if outcome.recovery_left is not None:
+                messages.warning(request, _recovery_used_message(outcome.recovery_left))
             return redirect(_next_url(request))
-        if totp.totp_locked(request.user):
-            form.add_error("code", _("Too many wrong codes. Wait a few minutes, then try again."))
-        else:
-            form.add_error(
-                "code",
-                _(
-                    "That code is not valid, or was already used. Wait for the next one, or "
-                    "enter an unused recovery code."
-                ),
-            )
+        form.add_error("code", outcome.refusal)
     brand = current_branding(request)
     context = {
         "form": form,
@@ -116,16 +147,6 @@ def _recovery_used_message(remaining: int) -> str:
     if remaining <= 3:
         left += " " + _("Generate new ones under Sign-in security.")
     return left
-
-
-def _enrolled(request: HttpRequest) -> HttpResponse:
-    """The first valid code: tell the staff member by e-mail (an enrolment they did not make
-    is noticed) and show their recovery codes, once."""
-    email_queue(
-        to=request.user.email, template="staff_totp_enrolled", context={}, user=request.user
-    )
-    codes = recovery.recovery_codes_issue(user=request.user)
-    return _recovery_codes_page(request, codes, next_url=_next_url(request))
 
 
 def _recovery_codes_page(request: HttpRequest, codes: list[str], *, next_url: str) -> HttpResponse:

@@ -83,23 +83,28 @@ class FaceLoginView(LoginView):
 
     def form_valid(self, form: FaceAuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)
-        # Every sign-in is recorded with its device; a new device raises the signal and
-        # e-mails the user (identity/devices.py).
-        recorded = devices.login_record(
-            request=self.request, user=form.get_user(), face=self._face.namespace
-        )
-        if recorded.cookie_key:
-            devices.device_cookie_set(response, recorded.cookie_key)
-        chosen = self.request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
-        language = services.user_language_remember(user=form.get_user(), chosen=chosen)
-        if language:
-            language_cookie_set(response, language)
+        signed_in_record(self.request, response, user=form.get_user(), face=self._face.namespace)
         return response
 
     @property
     def _face(self) -> Face:
         assert self.face is not None, "FaceLoginView.as_view(face=...) is required"
         return self.face
+
+
+def signed_in_record(
+    request: HttpRequest, response: HttpResponseBase, *, user: Any, face: str
+) -> None:
+    """After a sign-in on any face or the API: record it with its device (a new device
+    raises the signal and e-mails the user, identity/devices.py) and apply the user's
+    language, setting the device and language cookies on ``response``."""
+    recorded = devices.login_record(request=request, user=user, face=face)
+    if recorded.cookie_key:
+        devices.device_cookie_set(response, recorded.cookie_key)
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+    language = services.user_language_remember(user=user, chosen=chosen)
+    if language:
+        language_cookie_set(response, language)
 
 
 class FaceLogoutView(LogoutView):

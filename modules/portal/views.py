@@ -15,16 +15,18 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from brokerdesk.modules.identity import devices, registration
+from brokerdesk.modules.identity import devices, registration, services
 from brokerdesk.modules.identity.forms import (
     Face,
     PasswordResetRequestForm,
+    ProfileForm,
     RegistrationForm,
     SetPasswordForm,
 )
 from brokerdesk.modules.identity.models import User, UserKind
+from brokerdesk.modules.identity.ratelimits import RateLimited
 from brokerdesk.modules.identity.security_models import EmailTokenPurpose
-from brokerdesk.modules.identity.views import face_admits, face_required
+from brokerdesk.modules.identity.views import face_admits, face_required, language_cookie_set
 
 
 def _is_client(user: User) -> bool:
@@ -104,6 +106,13 @@ def section(request: HttpRequest, section: str) -> HttpResponse:
 # --- Registration, verification, password reset, profile and devices (issue 4) ---------------
 
 
+def _too_many(page: HttpResponse, limited: RateLimited) -> HttpResponse:
+    """The page with the rate limit's message on it, as a 429 saying when to come back."""
+    page.status_code = 429
+    page["Retry-After"] = str(limited.retry_after_s)
+    return page
+
+
 def _signed_in_redirect(request: HttpRequest) -> HttpResponse | None:
     """A signed-in client has nothing to do on the registration or reset pages."""
     if face_admits(PORTAL, request):
@@ -122,7 +131,14 @@ def register(request: HttpRequest) -> HttpResponse:
     initial = {"language": translation.get_language() or ""}
     form = RegistrationForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        registration.register(request=request, data=registration.Registration(**form.cleaned_data))
+        try:
+            registration.register(
+                request=request, data=registration.Registration(**form.cleaned_data)
+            )
+        except RateLimited as limited:
+            form.add_error(None, limited.message)
+            page = render(request, "portal/register.html", {"form": form, "face": PORTAL})
+            return _too_many(page, limited)
         return redirect("portal:register-done")
     status = 400 if request.method == "POST" else 200
     return render(request, "portal/register.html", {"form": form, "face": PORTAL}, status=status)
@@ -153,7 +169,13 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
 @face_required(PORTAL)
 def verify_email_resend(request: HttpRequest) -> HttpResponse:
     """Send the verification link again to the signed-in client."""
-    if registration.verification_resend(request=request, user=request.user):
+    try:
+        sent = registration.verification_resend(request=request, user=request.user)
+    except RateLimited as limited:
+        messages.error(request, limited.message)
+        page = _profile_page(request, ProfileForm(initial=_profile_initial(request.user)))
+        return _too_many(page, limited)
+    if sent:
         messages.info(
             request, gettext("We sent a new link to %(email)s.") % {"email": request.user.email}
         )
@@ -164,7 +186,12 @@ def password_reset(request: HttpRequest) -> HttpResponse:
     """Ask for a reset link; the answer is the same whether or not the address has an account."""
     form = PasswordResetRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        registration.password_reset_request(request=request, email=form.cleaned_data["email"])
+        try:
+            registration.password_reset_request(request=request, email=form.cleaned_data["email"])
+        except RateLimited as limited:
+            form.add_error(None, limited.message)
+            page = render(request, "portal/reset.html", {"form": form, "face": PORTAL})
+            return _too_many(page, limited)
         return redirect("portal:password-reset-sent")
     status = 400 if request.method == "POST" else 200
     return render(request, "portal/reset.html", {"form": form, "face": PORTAL}, status=status)
@@ -199,17 +226,38 @@ def password_reset_confirm(request: HttpRequest, token: str) -> HttpResponse:
 
 @face_required(PORTAL)
 def profile(request: HttpRequest) -> HttpResponse:
-    """The client's own details as registered, and whether the address is verified."""
+    """The client's own details as registered, whether the address is verified, and the
+    form for what they may change themselves (language, phone)."""
+    form = ProfileForm(request.POST or None, initial=_profile_initial(request.user))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_profile_update(user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, gettext("Your profile is saved."))
+            response = redirect("portal:profile")
+            # The pages follow the chosen language at once, as with the language switcher.
+            language_cookie_set(response, request.user.language)
+            return response
+    return _profile_page(request, form, status=400 if request.method == "POST" else 200)
+
+
+def _profile_initial(user: User) -> dict[str, str]:
+    return {"language": user.language, "phone": user.phone}
+
+
+def _profile_page(request: HttpRequest, form: ProfileForm, *, status: int = 200) -> HttpResponse:
     user: User = request.user
     country = pycountry.countries.get(alpha_2=user.country) if user.country else None
-    return render(
-        request,
-        "portal/profile.html",
-        {
-            "country_name": country.name if country is not None else "",
-            "language_name": dict(settings.LANGUAGES).get(user.language, ""),
-        },
-    )
+    context = {
+        "country_name": country.name if country is not None else "",
+        "language_name": dict(settings.LANGUAGES).get(user.language, ""),
+        "form": form,
+    }
+    return render(request, "portal/profile.html", context, status=status)
 
 
 @face_required(PORTAL)

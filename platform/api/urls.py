@@ -17,7 +17,11 @@ urlpatterns = [
     ],
     path(
         "schema/",
-        SpectacularAPIView.as_view(urlconf="brokerdesk.platform.urls_public"),
+        SpectacularAPIView.as_view(
+            urlconf="brokerdesk.platform.urls_public",
+            authentication_classes=views.OperatorAPIView.authentication_classes,
+            permission_classes=views.OperatorAPIView.permission_classes,
+        ),
         name="schema",
     ),
 ]

@@ -10,6 +10,7 @@ from brokerdesk.platform.settings.env import (
     env_database,
     env_int,
     env_list,
+    env_rate,
     env_redis_url,
     env_str,
 )
@@ -243,6 +244,18 @@ LOGIN_LOCK_S = env_int("LOGIN_LOCK_S", 15 * 60, minimum=1)
 # A header a trusted proxy sets to the client's country (e.g. "X-Country"); empty: locations
 # beyond "local network" are unknown (no GeoIP database ships with Brokerdesk).
 LOGIN_COUNTRY_HEADER = env_str("LOGIN_COUNTRY_HEADER", "")
+# What an anonymous visitor can make the broker send (identity/ratelimits.py): registrations,
+# password reset requests and verification re-sends, each counted per source address and per
+# e-mail address ("<count>/<period>", period s, m, h or d). Over the limit: 429.
+RATE_LIMIT_PER_SOURCE = env_rate("RATE_LIMIT_PER_SOURCE", "30/h")
+RATE_LIMIT_PER_EMAIL = env_rate("RATE_LIMIT_PER_EMAIL", "5/h")
+IDENTITY_RATE_LIMITS = {
+    action: {"source": RATE_LIMIT_PER_SOURCE, "email": RATE_LIMIT_PER_EMAIL}
+    for action in ("register", "password_reset", "verification_resend")
+}
+# A password reset request is never answered sooner than this, whether or not the address
+# has an account: the answer's timing must not tell (identity/registration.py).
+PASSWORD_RESET_ANSWER_FLOOR_MS = env_int("PASSWORD_RESET_ANSWER_FLOOR_MS", 300, minimum=0)
 EMAIL_VERIFY_LINK_TTL_S = env_int("EMAIL_VERIFY_LINK_TTL_S", 72 * 3600, minimum=60)
 PASSWORD_RESET_LINK_TTL_S = env_int("PASSWORD_RESET_LINK_TTL_S", 3600, minimum=60)
 LANGUAGE_CODE = "en"
@@ -263,6 +276,12 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"no-reply@{PLATFORM_DOMAIN}"
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every tenant API view: a bearer API token first (401 when it is bad), else the session
+    # (ADR 0018). tests/rbac/test_api_tokens.py checks that no /api/v1/ view drops the token.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "brokerdesk.modules.identity.tokens.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
 }
 SPECTACULAR_SETTINGS = {"TITLE": "Brokerdesk API", "VERSION": "1"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -62,6 +63,14 @@ def env_choice(name: str, choices: tuple[str, ...], default: Any = MISSING) -> s
     value = env_str(name, default)
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+def env_rate(name: str, default: Any = MISSING) -> str:
+    """A rate limit such as "5/h" (count per s, m, h or d, optionally "5/10m")."""
+    value = env_str(name, default)
+    if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", value):
+        raise ImproperlyConfigured(f"{name} must look like 5/h or 30/10m, not {value!r}")
     return value
 
 

@@ -33,3 +33,23 @@ REDIS_URL = _redis_db(_BASE_REDIS_URL, 1 + _worker_index % 15)
 CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_DEFAULT_QUEUE = f"test-{TEST_WORKER}"
+
+# Each worker its own bucket too: tests that list a prefix must not see another worker's files
+# (tests/conftest.py creates it on moto's server).
+S3_BUCKET = f"{S3_BUCKET}-{TEST_WORKER}".lower()  # noqa: F405
+S3_STORAGE_OPTIONS = {**S3_STORAGE_OPTIONS, "bucket_name": S3_BUCKET}  # noqa: F405
+STORAGES = {
+    name: (
+        {**config, "OPTIONS": S3_STORAGE_OPTIONS}
+        if config.get("OPTIONS", {}).get("bucket_name")
+        else config
+    )
+    for name, config in STORAGES.items()
+}
+
+# Rate limits high enough that the suite never meets them by accident (counters live in Redis,
+# which is not rolled back); tests of the limits set their own low rates.
+IDENTITY_RATE_LIMITS = {
+    action: {"source": "100000/h", "email": "100000/h"}
+    for action in ("register", "password_reset", "verification_resend")
+}

@@ -15,7 +15,6 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import BasePermission
@@ -60,7 +59,6 @@ def _service_call(call: Callable[[], Model]) -> Model:
 
 
 class ConfigAPIView(APIView):
-    authentication_classes = [SessionAuthentication]
     permission_classes = [IsConfigAdmin]
 
     def _get(self, getter: Callable[..., Model], public_id: Any) -> Any:

@@ -40,6 +40,8 @@ SUPER_ONLY_API = (      403, 403,  200,  403,  403,  403,    403,    403)
 SUPER_ONLY_API_BAD = (  403, 403,  400,  403,  403,  403,    403,    403)
 STAFF_API = (           403, 403,  200,  200,  200,  200,    200,    200)
 SUPER_ONLY_API_GONE = ( 403, 403,  204,  403,  403,  403,    403,    403)
+ALL_API_BAD = (         400, 400,  400,  400,  400,  400,    400,    400)
+SIGNED_IN_API = (       403, 200,  200,  200,  200,  200,    200,    200)
 # fmt: on
 
 ROWS: list[tuple[str, str, tuple[int, ...]]] = [
@@ -144,4 +146,33 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     # --- API: its description and browsable UI (any active staff) -----------------------------
     ("GET", "api-schema", STAFF_API),
     ("GET", "api-docs", STAFF_API),
+    # --- API tokens (tokens.manage: Super admin), Back Office and API (ADR 0018) --------------
+    ("GET", "backoffice:tokens:list", SUPER_ONLY_PAGE),
+    # An empty form: field messages (400).
+    ("POST", "backoffice:tokens:list", SUPER_ONLY_FORM_POST),
+    ("GET", "backoffice:tokens:revoke", (302, 403, 405, 403, 403, 403, 403, 403)),
+    ("POST", "backoffice:tokens:revoke", SUPER_ONLY_REDIRECT),
+    ("GET", "tokens-api:list", SUPER_ONLY_API),
+    ("POST", "tokens-api:list", SUPER_ONLY_API_BAD),
+    ("GET", "tokens-api:detail", SUPER_ONLY_API),
+    ("POST", "tokens-api:revoke", SUPER_ONLY_API),
+    # --- API: the Trader's Room identity flows and the signed-in user's profile ---------------
+    # Anyone may try these; an empty body gets field messages (400). A signed-in client is
+    # told to sign out before registering another account (403).
+    ("POST", "auth-api:register", (400, 403, 400, 400, 400, 400, 400, 400)),
+    ("POST", "auth-api:verify-email", ALL_API_BAD),
+    ("POST", "auth-api:login", ALL_API_BAD),
+    ("POST", "auth-api:password-reset", ALL_API_BAD),
+    ("POST", "auth-api:password-reset-confirm", ALL_API_BAD),
+    ("POST", "auth-api:logout", (204, 204, 204, 204, 204, 204, 204, 204)),
+    # Only a signed-in, unverified client has a link to re-send (202).
+    ("POST", "auth-api:verify-email-resend", (403, 202, 403, 403, 403, 403, 403, 403)),
+    # The staff second factor: staff only (these sessions are past it already: 200; an
+    # empty code is a 400).
+    ("GET", "auth-api:second-factor", (403, 403, 200, 200, 200, 200, 200, 200)),
+    ("POST", "auth-api:second-factor", (403, 403, 400, 400, 400, 400, 400, 400)),
+    # One's own profile and devices: anyone signed in (an empty PATCH changes nothing).
+    ("GET", "me-api:detail", SIGNED_IN_API),
+    ("PATCH", "me-api:detail", SIGNED_IN_API),
+    ("GET", "me-api:devices", SIGNED_IN_API),
 ]

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from brokerdesk.modules.identity.models import UserKind
 from brokerdesk.modules.identity.rbac.models import Role, Team
 from brokerdesk.modules.identity.rbac.services import default_roles_ensure
+from brokerdesk.modules.identity.tokens.models import ApiToken
 from support.config_canary import config_canary
 from support.rbac_actors import ACTORS, user_make
 
@@ -49,6 +50,9 @@ TARGETS = {
     "teams-api:detail": "team",
     "backoffice:staff:reset-second-factor": "staff",
     "staff-api:reset-second-factor": "staff",
+    "backoffice:tokens:revoke": "token",
+    "tokens-api:detail": "token",
+    "tokens-api:revoke": "token",
 }
 
 
@@ -122,6 +126,14 @@ def targets(db) -> dict[str, dict[str, str]]:
     ids["trader"] = {"public_id": str(trader.public_id)}
     team = Team.objects.create(name="Matrix desk")
     ids["team"] = {"public_id": str(team.public_id)}
+    token = ApiToken.objects.create(
+        name="Matrix",
+        owner=staff,
+        prefix="bdt_matrix00",
+        token_hash="0" * 64,
+        codes=["clients.view"],
+    )
+    ids["token"] = {"public_id": str(token.public_id)}
     return ids
 
 

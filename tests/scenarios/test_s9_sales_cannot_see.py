@@ -19,6 +19,8 @@ from brokerdesk.modules.identity.rbac.checks import permission_check
 from brokerdesk.modules.identity.rbac.models import Role, Team
 from brokerdesk.modules.identity.rbac.services import default_roles_ensure
 from brokerdesk.modules.identity.rbac.visibility import fields_visible_filter
+from brokerdesk.modules.identity.tokens.models import ApiToken
+from brokerdesk.modules.identity.tokens.services import api_token_create
 from brokerdesk.modules.identity.totp import totp_device
 from brokerdesk.modules.identity.totp_models import StaffTotpDevice
 from brokerdesk.tenants.config.models import LegalEntity, PspCredential, TradingServer
@@ -41,6 +43,7 @@ def world(db, test_tenant, client):
     device = totp_device(colleague)
     device.confirmed_at = timezone.now()
     device.save()
+    token, _ = api_token_create(actor=colleague, name="Finance export", codes=["payments.view"])
     _, ids = config_canary("test", "S9")
     client.defaults["HTTP_HOST"] = test_tenant.get_primary_domain().domain
     return {
@@ -49,6 +52,7 @@ def world(db, test_tenant, client):
         "colleague": colleague,
         "trader": trader,
         "custom": custom,
+        "token": token,
         "roles": roles,
         "ids": ids,
         "team": team,
@@ -68,6 +72,7 @@ def _snapshot() -> dict[str, object]:
         "servers": sorted(TradingServer.objects.values_list("name", "updated_at")),
         "psps": sorted(PspCredential.objects.values_list("name", "updated_at")),
         "audit": AuditEntry.objects.count(),
+        "tokens": sorted(ApiToken.objects.values_list("name", "codes", "revoked_at")),
     }
 
 
@@ -77,6 +82,7 @@ def _requests(world) -> list[tuple[str, str, dict]]:
     role = {"public_id": world["custom"].public_id}
     super_admin = {"public_id": world["roles"]["super_admin"].public_id}
     own = {"public_id": world["sales"].public_id}
+    token = {"public_id": world["token"].public_id}
     grab_super = {"roles": [str(world["roles"]["super_admin"].public_id)]}
     team = {"public_id": world["team"].public_id}
     return [
@@ -95,6 +101,9 @@ def _requests(world) -> list[tuple[str, str, dict]]:
         ("post", reverse("backoffice:roles:edit", kwargs=role), {"name": "x", "scope": "all"}),
         ("get", reverse("backoffice:audit:list"), {}),
         ("get", reverse("identity:client-devices", kwargs={"public_id": world["trader"].public_id}), {}),
+        ("get", reverse("backoffice:tokens:list"), {}),
+        ("post", reverse("backoffice:tokens:list"), {"name": "Mine", "codes": ["clients.view"]}),
+        ("post", reverse("backoffice:tokens:revoke", kwargs=token), {}),
         # API.
         ("get", reverse("config-api:psp-credentials"), {}),
         ("get", reverse("config-api:psp-credential", kwargs=ids["psp"]), {}),
@@ -122,6 +131,10 @@ def _requests(world) -> list[tuple[str, str, dict]]:
         ("patch", reverse("teams-api:detail", kwargs=team), {"members": [str(world["sales"].public_id)]}),
         ("delete", reverse("teams-api:detail", kwargs=team), {}),
         ("post", reverse("staff-api:reset-second-factor", kwargs=staff), {"reason": "lost"}),
+        ("get", reverse("tokens-api:list"), {}),
+        ("post", reverse("tokens-api:list"), {"name": "Mine", "codes": ["clients.view"]}),
+        ("get", reverse("tokens-api:detail", kwargs=token), {}),
+        ("post", reverse("tokens-api:revoke", kwargs=token), {}),
     ]  # fmt: skip
 
 
@@ -139,6 +152,36 @@ def test_sales_is_refused_everywhere_and_nothing_changes(world):
     assert _snapshot() == before
 
 
+def test_a_token_owned_by_sales_sees_no_more_than_sales(world, test_tenant):
+    """Even a token that names finance codes (say, granted while Sales held them) acts with
+    only what Sales holds now: every finance, configuration and audit read is refused."""
+    from django.test import Client
+
+    _, secret = api_token_create(
+        actor=world["sales"], name="Sales CRM sync", codes=["clients.view"]
+    )
+    ApiToken.objects.filter(name="Sales CRM sync").update(
+        codes=["clients.view", "config.manage", "audit.view", "payments.view"]
+    )
+    before = _snapshot()
+    client = Client(
+        HTTP_HOST=test_tenant.get_primary_domain().domain, HTTP_AUTHORIZATION=f"Bearer {secret}"
+    )
+    answers = [
+        client.get(reverse("config-api:psp-credentials")).status_code,
+        client.get(reverse("config-api:psp-credential", kwargs=world["ids"]["psp"])).status_code,
+        client.get(reverse("audit-api:list")).status_code,
+        client.get(reverse("staff-api:list")).status_code,
+        client.get(reverse("tokens-api:list")).status_code,
+        client.post(
+            reverse("tokens-api:list"), data={}, content_type="application/json"
+        ).status_code,
+        client.get(reverse("backoffice:settings:psps")).status_code,
+    ]
+    assert answers == [403, 403, 403, 403, 403, 403, 302]
+    assert _snapshot() == before
+
+
 def test_sales_holds_no_finance_aml_or_approval_code(world):
     sales = world["sales"]
     codes = [
@@ -153,6 +196,7 @@ def test_sales_holds_no_finance_aml_or_approval_code(world):
         "staff.manage",
         "roles.manage",
         "audit.view",
+        "tokens.manage",
     ]
     assert {code: permission_check(sales, code) for code in codes} == dict.fromkeys(codes, False)
 

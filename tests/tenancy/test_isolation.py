@@ -13,6 +13,7 @@ from brokerdesk.tenants import schemas
 from support.config_canary import config_canary, config_providers
 from support.rbac_canary import rbac_providers
 from support.tenants import tenant_ensure
+from support.token_canary import token_providers
 from support.walker import Canary, routes, url_for, walk
 
 TENANT_URLCONF = "brokerdesk.platform.urls_tenant"
@@ -30,6 +31,7 @@ PROVIDERS = {
     "identity:client-devices": lambda canary: {"public_id": canary.owner.public_id},
     **config_providers(),
     **rbac_providers(),
+    **token_providers(),
 }
 
 

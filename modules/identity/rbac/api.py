@@ -14,7 +14,6 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -101,7 +100,7 @@ class PermissionSerializer(serializers.Serializer):
 
 
 class RbacAPIView(APIView):
-    authentication_classes = [SessionAuthentication]
+    """Session or API token (the defaults); each subclass names its permission code."""
 
     def _load(self, getter: Callable[..., Any], public_id: Any) -> Any:
         try:

@@ -9,6 +9,10 @@ scope "all". Scope "team" reaches objects owned by any member of the holder's te
 objects assigned to one of those teams); membership is read on every check, so moving a
 member between teams takes effect on the next request. Active staff with ``is_superuser``
 (the broker's owner) hold every code. ``scope_queryset`` applies the same rule to a list.
+
+A request made with an API token acts as the token's owner with only the codes both hold
+(``grants_limit``, ADR 0018): the owner losing a code takes it from the token at once, and a
+token never holds more than its owner.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from brokerdesk.modules.identity.rbac.models import Role, RoleScope, Team
 _SCOPE_RANK = {RoleScope.OWN: 0, RoleScope.TEAM: 1, RoleScope.ALL: 2}
 # Cached on the user object for one request: the same user is checked many times per page.
 _CACHE_ATTR = "_rbac_grants"
+# The codes an API token limits its request's user to (set by the token authentication).
+_LIMIT_ATTR = "_rbac_token_codes"
 
 
 class NotInScope(PermissionDenied):
@@ -57,8 +63,25 @@ def grants_for(user: Any) -> dict[str, str]:
                     grants.get(code, ""), -1
                 ):
                     grants[code] = scope
+    limit = getattr(user, _LIMIT_ATTR, None)
+    if limit is not None:
+        grants = {code: scope for code, scope in grants.items() if code in limit}
     setattr(user, _CACHE_ATTR, grants)
     return grants
+
+
+def grants_limit(user: Any, codes: Any) -> None:
+    """Limit ``user`` (this request's instance) to ``codes`` on top of their roles' codes.
+
+    Used for API tokens: the user object is loaded per request, so the limit ends with it.
+    """
+    setattr(user, _LIMIT_ATTR, frozenset(codes))
+    grants_forget(user)
+
+
+def grants_limited(user: Any) -> bool:
+    """Whether ``user`` acts through a token's limit on this request."""
+    return getattr(user, _LIMIT_ATTR, None) is not None
 
 
 def grants_forget(user: Any) -> None:

@@ -30,6 +30,7 @@ MODULE_LABELS: dict[str, str] = {
     "staff": "Staff",
     "roles": "Roles",
     "config": "Configuration",
+    "tokens": "API tokens",
 }
 
 PERMISSIONS: tuple[Permission, ...] = (
@@ -50,6 +51,7 @@ PERMISSIONS: tuple[Permission, ...] = (
     Permission("staff.manage", "Invite staff, assign roles, deactivate staff"),
     Permission("roles.manage", "Create and edit roles"),
     Permission("config.manage", "Manage the broker's configuration"),
+    Permission("tokens.manage", "Create, list and revoke API tokens for integrators"),
 )
 
 ALL_CODES: frozenset[str] = frozenset(p.code for p in PERMISSIONS)

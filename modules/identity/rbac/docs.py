@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django.templatetags.static import static
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authentication import SessionAuthentication
 
 from brokerdesk.modules.identity.rbac.permissions import IsActiveStaff
 
@@ -17,12 +16,10 @@ _SIDECAR = "drf_spectacular_sidecar/swagger-ui-dist"
 
 
 class SchemaView(SpectacularAPIView):
-    authentication_classes = [SessionAuthentication]
     permission_classes = [IsActiveStaff]
 
 
 class DocsView(SpectacularSwaggerView):
-    authentication_classes = [SessionAuthentication]
     permission_classes = [IsActiveStaff]
     url_name = "api-schema"
     title = "Brokerdesk API"
