@@ -9,6 +9,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 __all__ = ["Role", "RoleScope", "Team"]
 
@@ -16,9 +17,9 @@ __all__ = ["Role", "RoleScope", "Team"]
 class RoleScope(models.TextChoices):
     """Which objects a role's codes reach: the holder's own clients, their team's, or all."""
 
-    OWN = "own", "Own clients"
-    TEAM = "team", "Team"
-    ALL = "all", "All"
+    OWN = "own", _("Own clients")
+    TEAM = "team", _("Team")
+    ALL = "all", _("All")
 
 
 class Team(models.Model):
