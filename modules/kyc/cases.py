@@ -29,6 +29,7 @@ from brokerdesk.modules.kyc.models import (
     KycState,
     KycTransition,
 )
+from brokerdesk.modules.kyc.screening import client_screen
 
 ActorLike = Any  # identity.User or a system actor's name
 
@@ -189,6 +190,8 @@ def case_submit_if_complete(*, case: KycCase, actor: ActorLike) -> bool:
         case_transition(case=case, event=CaseEvent.SUBMIT, actor=actor)
     except CaseConflict:
         return False
+    # Screened as it enters review, so the reviewer sees the result with the documents.
+    client_screen(client=case.client, actor="screening")
     return True
 
 

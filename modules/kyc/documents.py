@@ -17,7 +17,7 @@ from typing import Any
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import storages
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -69,7 +69,7 @@ def document_upload(*, client: Any, upload: Upload, actor: ActorLike) -> KycDocu
         checked = upload_check(upload.data, max_bytes=case.configuration.max_upload_bytes)
     except ValidationError as exc:
         raise ValidationError({"file": exc.messages}) from None
-    key = default_storage.save(
+    key = storages["default"].save(
         f"kyc/{case.public_id}/{uuid.uuid4().hex}.{checked.extension}", ContentFile(checked.data)
     )
     try:
@@ -77,7 +77,7 @@ def document_upload(*, client: Any, upload: Upload, actor: ActorLike) -> KycDocu
             document = _document_record(case, kind, upload, checked, key, actor)
             case_submit_if_complete(case=case, actor=actor)
     except BaseException:
-        default_storage.delete(key)  # the row was rolled back: leave no orphan file
+        storages["default"].delete(key)  # the row was rolled back: leave no orphan file
         raise
     return document
 
@@ -242,9 +242,9 @@ def document_link_mint(*, document: KycDocument, actor: Any) -> SignedLink:
 
 
 def _file_url(document: KycDocument, actor: Any) -> str:
-    storage = default_storage
+    storage = storages["default"]
     filename = f"{document.kind.key}-{document.public_id}.{document.file_key.rsplit('.', 1)[-1]}"
-    if isinstance(getattr(storage, "_wrapped", storage), S3Storage):
+    if isinstance(storage, S3Storage):
         return storage.url(
             document.file_key,
             parameters={
@@ -271,5 +271,5 @@ def file_token_read(token: str) -> tuple[str, str]:
 
 
 def document_file_read(document: KycDocument) -> bytes:
-    with default_storage.open(document.file_key, "rb") as handle:
+    with storages["default"].open(document.file_key, "rb") as handle:
         return handle.read()
