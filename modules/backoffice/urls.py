@@ -4,6 +4,7 @@ from brokerdesk.modules.backoffice import views
 from brokerdesk.modules.identity import totp_views
 from brokerdesk.modules.identity.rbac import urls as rbac_urls
 from brokerdesk.modules.identity.views import FaceLoginView, FaceLogoutView
+from brokerdesk.modules.kyc import urls as kyc_urls
 
 app_name = "backoffice"
 urlpatterns = [
@@ -20,6 +21,8 @@ urlpatterns = [
     # Staff and roles administration (ADR 0016).
     path("staff/", include(rbac_urls.staff_patterns)),
     path("roles/", include(rbac_urls.role_patterns)),
+    # The KYC review queue, cases, document links and decisions (modules/kyc).
+    path("kyc/", include(kyc_urls.backoffice_patterns)),
     # Placeholders until their modules replace them (each says what is coming).
     *[path(f"{slug}/", views.section, {"section": slug}, name=slug) for slug in views.SECTIONS],
 ]

@@ -69,14 +69,6 @@ SECTIONS: dict[str, tuple[Promise, Promise]] = {
             "payments module."
         ),
     ),
-    "documents": (
-        _("Documents"),
-        _(
-            "Identity verification arrives with the KYC module: uploading your documents (also "
-            "with your phone's camera), the status of each one, and what to do if one is "
-            "rejected."
-        ),
-    ),
     "support": (
         _("Support"),
         _(

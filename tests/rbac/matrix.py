@@ -56,7 +56,6 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     ("GET", "identity:client-devices", (302, 302, 200, 404, 200, 200, 200, 200)),
     # Placeholder sections (every staff member until their modules gate them).
     ("GET", "backoffice:clients", STAFF_PAGE),
-    ("GET", "backoffice:kyc", STAFF_PAGE),
     ("GET", "backoffice:payments", STAFF_PAGE),
     ("GET", "backoffice:ibs", STAFF_PAGE),
     ("GET", "backoffice:reports", STAFF_PAGE),
@@ -117,6 +116,26 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     # --- Back Office and API: the audit log (audit.view: Super admin, Compliance) -------------
     ("GET", "backoffice:audit:list", (302, 403, 200, 403, 200, 403, 403, 403)),
     ("GET", "audit-api:list", (403, 403, 200, 403, 200, 403, 403, 403)),
+    # --- KYC (modules/kyc) ----------------------------------------------------------------------
+    # Reading cases and documents: kyc.view (Super admin, Compliance, Support). Deciding:
+    # kyc.review (Super admin, Compliance). Screening hits: kyc.view_aml_notes (Super admin,
+    # Compliance) — never Support or Sales. Cases have no sales owner yet, so scopes other than
+    # "all" reach none of them (404). An empty decision is a 400 with its field messages.
+    ("GET", "backoffice:kyc", (302, 403, 200, 403, 200, 403, 200, 403)),
+    ("GET", "backoffice:kyc-case", (302, 403, 200, 403, 200, 403, 200, 403)),
+    ("POST", "backoffice:kyc-case-decide", (302, 403, 400, 403, 400, 403, 403, 403)),
+    # Minting a signed link redirects (302) to it; each is an audit row.
+    ("POST", "backoffice:kyc-document-view", (302, 403, 302, 403, 302, 403, 302, 403)),
+    ("POST", "backoffice:kyc-document-review", (302, 403, 400, 403, 400, 403, 403, 403)),
+    # The file route without S3: an invalid or foreign token is a 404 for whoever may look.
+    ("GET", "backoffice:kyc-document-file", (302, 403, 404, 403, 404, 403, 404, 403)),
+    ("GET", "kyc-api:cases", (403, 403, 200, 403, 200, 403, 200, 403)),
+    ("GET", "kyc-api:case", (403, 403, 200, 403, 200, 403, 200, 403)),
+    ("POST", "kyc-api:case-decision", (403, 403, 400, 403, 400, 403, 403, 403)),
+    ("GET", "kyc-api:case-screening", (403, 403, 200, 403, 200, 403, 403, 403)),
+    ("POST", "kyc-api:case-screening", (403, 403, 201, 403, 201, 403, 403, 403)),
+    ("POST", "kyc-api:document-link", (403, 403, 201, 403, 201, 403, 201, 403)),
+    ("POST", "kyc-api:document-review", (403, 403, 400, 403, 400, 403, 403, 403)),
     # --- API: its description and browsable UI (any active staff) -----------------------------
     ("GET", "api-schema", STAFF_API),
     ("GET", "api-docs", STAFF_API),

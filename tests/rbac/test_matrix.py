@@ -17,6 +17,7 @@ from brokerdesk.modules.identity.models import UserKind
 from brokerdesk.modules.identity.rbac.models import Role
 from brokerdesk.modules.identity.rbac.services import default_roles_ensure
 from support.config_canary import config_canary
+from support.kyc_canary import KYC_ROUTES, kyc_canary
 from support.rbac_actors import ACTORS, user_make
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -43,6 +44,8 @@ TARGETS = {
     "backoffice:roles:edit": "role",
     "roles-api:detail": "role",
     "identity:client-devices": "trader",
+    # KYC (modules/kyc): a client's case, its document, a file token (support/kyc_canary.py).
+    **KYC_ROUTES,
 }
 
 
@@ -114,6 +117,7 @@ def targets(db) -> dict[str, dict[str, str]]:
     ids["role"] = {"public_id": str(role.public_id)}
     trader = user_make("trader@rbac.example", kind=UserKind.CLIENT)
     ids["trader"] = {"public_id": str(trader.public_id)}
+    ids.update(kyc_canary("test", "MATRIX")[1])
     return ids
 
 
