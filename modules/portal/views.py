@@ -25,6 +25,7 @@ from brokerdesk.modules.identity.forms import (
 from brokerdesk.modules.identity.models import User, UserKind
 from brokerdesk.modules.identity.security_models import EmailTokenPurpose
 from brokerdesk.modules.identity.views import face_admits, face_required
+from brokerdesk.modules.kyc.cases import client_state
 
 
 def _is_client(user: User) -> bool:
@@ -82,7 +83,8 @@ SECTIONS: dict[str, tuple[Promise, Promise]] = {
 def home(request: HttpRequest) -> HttpResponse:
     """A client's dashboard; everyone else sees the broker's front door."""
     if face_admits(PORTAL, request):
-        return render(request, "portal/dashboard.html")
+        state = client_state(request.user)
+        return render(request, "portal/dashboard.html", {"kyc_state": state})
     return render(request, "portal/welcome.html", {"face": PORTAL})
 
 
