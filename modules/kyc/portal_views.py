@@ -131,9 +131,9 @@ def upload(request: HttpRequest) -> HttpResponse:
         )
     except ValidationError as exc:
         return _render_steps(request, errors={kind: exc.messages}, status=400)
-    messages.success(request, _("Thank you: the document is uploaded."))
     if request.headers.get("HX-Request") == "true":
-        return _render_steps(request)
+        return _render_steps(request)  # the document's new status says it
+    messages.success(request, _("Thank you: the document is uploaded."))
     return redirect("portal:documents")
 
 

@@ -21,7 +21,13 @@ from brokerdesk.modules.identity.rbac.permissions import permission_required
 from brokerdesk.modules.kyc import documents as docs
 from brokerdesk.modules.kyc.cases import CaseConflict, case_progress, case_transition
 from brokerdesk.modules.kyc.forms import DecisionForm, DocumentReviewForm
-from brokerdesk.modules.kyc.models import KycCase, KycDocument, KycProfile, KycState
+from brokerdesk.modules.kyc.models import (
+    KycCase,
+    KycDocument,
+    KycProfile,
+    KycState,
+)
+from brokerdesk.modules.kyc.sanctions import sanctions_list_current
 from brokerdesk.modules.kyc.screening import screening_latest
 from brokerdesk.modules.kyc.selectors import case_get_for_actor, case_queue
 
@@ -76,6 +82,7 @@ def _case_page(
         "review_errors": review_errors or {},
         "screening": screening_latest(case.client) if sees_aml else None,
         "sees_aml": sees_aml,
+        "list_loaded": sees_aml and sanctions_list_current() is not None,
     }
     return render(request, "backoffice/kyc/case.html", context, status=status)
 
