@@ -264,6 +264,9 @@ def document_kind_update(
 
 def _row_update(row: Any, cleaned: dict[str, Any], actor: ActorLike, action: str) -> Any:
     row = type(row).objects.select_for_update().get(pk=row.pk)
+    cleaned = {name: value for name, value in cleaned.items() if getattr(row, name) != value}
+    if not cleaned:
+        return row  # nothing changes, nothing to record
     before = {name: getattr(row, name) for name in cleaned}
     for name, value in cleaned.items():
         setattr(row, name, value)

@@ -18,6 +18,10 @@ from django.utils.translation import gettext_lazy as _
 
 from brokerdesk.tenants.config.models import LegalEntity
 
+# References to users carry no cascade and no database constraint: users also live in the
+# public schema (operators), where the KYC tables do not exist, and deleting one would make
+# Django look for KYC rows there. KYC records outlive a deleted login anyway (retention).
+
 
 class ClientAction(models.TextChoices):
     """What a client may do; each state of a configuration allows a subset."""
@@ -218,8 +222,9 @@ class KycProfile(models.Model):
     """The personal data a client gives for verification (the profile step)."""
 
     client = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="kyc_profile"
-    )
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False,
+        related_name="kyc_profile",
+    )  # fmt: skip
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     date_of_birth = models.DateField(null=True, blank=True)
@@ -248,8 +253,9 @@ class KycCase(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     client = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="kyc_case"
-    )
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False,
+        related_name="kyc_case",
+    )  # fmt: skip
     configuration = models.ForeignKey(
         KycConfiguration, on_delete=models.PROTECT, related_name="cases"
     )
@@ -259,7 +265,8 @@ class KycCase(models.Model):
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now)

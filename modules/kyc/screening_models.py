@@ -91,9 +91,11 @@ class ScreeningResult(models.Model):
     """A client screened against a list at a moment: what was asked, and the hits."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # No cascade, no constraint: see the note on user references in kyc/models.py.
     client = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="screening_results"
-    )
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False,
+        related_name="screening_results",
+    )  # fmt: skip
     sanctions_list = models.ForeignKey(
         SanctionsList, on_delete=models.PROTECT, related_name="results"
     )

@@ -175,3 +175,73 @@ def test_a_bad_document_kind_change_is_refused(kyc_defaults, changes, field):
     assert list(refused.value.message_dict) == [field]
     kind.refresh_from_db()
     assert (kind.required_from_tier, kind.max_age_days) == (1, 90)
+
+
+@pytest.fixture
+def admin_api(client, test_tenant, kyc_defaults):
+    from brokerdesk.modules.identity.rbac.services import default_roles_ensure
+    from support.rbac_actors import sign_in
+
+    client.defaults["HTTP_HOST"] = test_tenant.get_primary_domain().domain
+    roles = default_roles_ensure()
+    return sign_in(client, user_make("admin@cfg.example", roles=[roles["super_admin"]]))
+
+
+def test_the_api_copies_the_rules_for_an_entity_and_changes_them(admin_api, kyc_defaults):
+    entity = _entity("Api Markets Ltd", ["PT"])
+
+    created = admin_api.post("/api/v1/kyc/configurations/",
+                             {"legal_entity": str(entity.public_id)},
+                             content_type="application/json")  # fmt: skip
+    own = created.json()["public_id"]
+    changed = admin_api.patch(
+        f"/api/v1/kyc/configurations/{own}/states/pending_review/",
+        {"allowed_actions": ["open_demo", "deposit"]}, content_type="application/json",
+    )  # fmt: skip
+    kind = admin_api.patch(
+        f"/api/v1/kyc/configurations/{own}/document-kinds/proof_of_address/",
+        {"max_age_days": 180}, content_type="application/json",
+    )  # fmt: skip
+    listed = admin_api.get("/api/v1/kyc/configurations/").json()
+
+    assert created.status_code == 201 and created.json()["legal_entity"] == str(entity.public_id)
+    assert changed.status_code == 200
+    assert changed.json()["allowed_actions"] == ["open_demo", "deposit"]
+    assert kind.json()["max_age_days"] == 180
+    assert [c["legal_entity"] for c in listed] == [str(entity.public_id), None]
+    default_pending = kyc_defaults.states.get(key="pending_review")
+    assert default_pending.allowed_actions == ["open_demo"]  # the default is untouched
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "field"),
+    [
+        ("states/pending_review/", {"allowed_actions": ["teleport"]}, 400, "allowed_actions"),
+        ("states/pending_review/", ["not", "an", "object"], 400, "non_field_errors"),
+        ("document-kinds/identity/", {"accepted_types": []}, 400, "accepted_types"),
+        ("states/no_such_state/", {"label": "x"}, 404, None),
+    ],
+)
+def test_the_api_refuses_bad_changes_per_field(admin_api, kyc_defaults, path, body, status,
+                                               field):  # fmt: skip
+    audit_before = AuditEntry.objects.count()
+
+    response = admin_api.patch(f"/api/v1/kyc/configurations/{kyc_defaults.public_id}/{path}",
+                               body, content_type="application/json")  # fmt: skip
+
+    assert response.status_code == status
+    if field:
+        assert field in response.json()
+    assert AuditEntry.objects.count() == audit_before
+    assert kyc_defaults.states.get(key="pending_review").allowed_actions == ["open_demo"]
+
+
+def test_the_api_refuses_an_unknown_entity_and_a_malformed_configuration(admin_api):
+    unknown = admin_api.post("/api/v1/kyc/configurations/",
+                             {"legal_entity": "00000000-0000-0000-0000-000000000000"},
+                             content_type="application/json")  # fmt: skip
+    malformed = admin_api.patch("/api/v1/kyc/configurations/nope/states/approved/", {},
+                                content_type="application/json")  # fmt: skip
+
+    assert (unknown.status_code, malformed.status_code) == (400, 404)
+    assert "legal_entity" in unknown.json()

@@ -136,6 +136,12 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     ("POST", "kyc-api:case-screening", (403, 403, 201, 403, 201, 403, 403, 403)),
     ("POST", "kyc-api:document-link", (403, 403, 201, 403, 201, 403, 201, 403)),
     ("POST", "kyc-api:document-review", (403, 403, 400, 403, 400, 403, 403, 403)),
+    # The KYC rules per legal entity are configuration (config.manage); an empty PATCH changes
+    # nothing (200), an empty POST names the missing entity (400).
+    ("GET", "kyc-api:configurations", SUPER_ONLY_API),
+    ("POST", "kyc-api:configurations", SUPER_ONLY_API_BAD),
+    ("PATCH", "kyc-api:configuration-state", SUPER_ONLY_API),
+    ("PATCH", "kyc-api:configuration-kind", SUPER_ONLY_API),
     # --- API: its description and browsable UI (any active staff) -----------------------------
     ("GET", "api-schema", STAFF_API),
     ("GET", "api-docs", STAFF_API),

@@ -18,7 +18,7 @@ from brokerdesk.modules.identity.rbac.checks import permission_check
 from brokerdesk.modules.identity.rbac.models import Role
 from brokerdesk.modules.identity.rbac.services import default_roles_ensure
 from brokerdesk.modules.identity.rbac.visibility import fields_visible_filter
-from brokerdesk.modules.kyc.models import KycCase, KycDocument, ScreeningResult
+from brokerdesk.modules.kyc.models import KycCase, KycDocument, KycState, ScreeningResult
 from brokerdesk.tenants.config.models import LegalEntity, PspCredential, TradingServer
 from support.config_canary import config_canary
 from support.kyc_canary import kyc_canary
@@ -61,6 +61,7 @@ def _snapshot() -> dict[str, object]:
         "kyc_cases": sorted(KycCase.objects.values_list("public_id", "state__key")),
         "kyc_documents": sorted(KycDocument.objects.values_list("public_id", "status")),
         "screenings": ScreeningResult.objects.count(),
+        "kyc_states": sorted(KycState.objects.values_list("pk", "allowed_actions")),
     }
 
 
@@ -113,6 +114,8 @@ def _requests(world) -> list[tuple[str, str, dict]]:
         ("post", reverse("kyc-api:case-screening", kwargs=ids["kyc_case"]), {}),
         ("post", reverse("kyc-api:document-link", kwargs=ids["kyc_document"]), {}),
         ("post", reverse("kyc-api:document-review", kwargs=ids["kyc_document"]), {"status": "approved"}),
+        ("get", reverse("kyc-api:configurations"), {}),
+        ("patch", reverse("kyc-api:configuration-state", kwargs=ids["kyc_state"]), {"allowed_actions": ["withdraw"]}),
     ]  # fmt: skip
 
 

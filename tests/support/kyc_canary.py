@@ -21,7 +21,7 @@ from brokerdesk.modules.kyc.models import (
 def kyc_canary(slug: str, marker: str) -> tuple[list[str], dict[str, dict[str, str]]]:
     """Create (once) a client with a case, a document and a screening hit; returns the
     strings that must not leak and the route arguments."""
-    configuration_defaults_ensure()
+    configuration = configuration_defaults_ensure()
     client, _ = User.objects.get_or_create(
         email=f"kyc-client@{slug}.example",
         defaults={"full_name": f"{marker} KYC Client", "kind": UserKind.CLIENT},
@@ -60,6 +60,8 @@ def kyc_canary(slug: str, marker: str) -> tuple[list[str], dict[str, dict[str, s
         "kyc_case": {"public_id": str(case.public_id)},
         "kyc_document": {"public_id": str(document.public_id)},
         "kyc_token": {"token": "not-a-valid-token"},
+        "kyc_state": {"public_id": str(configuration.public_id), "key": "pending_review"},
+        "kyc_kind": {"public_id": str(configuration.public_id), "key": "identity"},
     }
     secrets = [f"{marker} KYC Client", f"{marker}-passport.pdf", f"{marker} feedback",
                f"{marker} LISTED", str(case.public_id), str(document.public_id)]  # fmt: skip
@@ -77,6 +79,8 @@ KYC_ROUTES = {
     "kyc-api:case-screening": "kyc_case",
     "kyc-api:document-link": "kyc_document",
     "kyc-api:document-review": "kyc_document",
+    "kyc-api:configuration-state": "kyc_state",
+    "kyc-api:configuration-kind": "kyc_kind",
 }
 
 
