@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from brokerdesk.modules.identity.rbac.checks import permission_check
 from brokerdesk.modules.identity.rbac.permissions import has_permission
 from brokerdesk.modules.kyc import documents as docs
-from brokerdesk.modules.kyc.cases import CaseConflict, case_transition
+from brokerdesk.modules.kyc.cases import CaseConflict, case_assign, case_transition
 from brokerdesk.modules.kyc.models import CaseEvent, DocumentStatus, KycCase, KycDocument
 from brokerdesk.modules.kyc.screening import client_screen, screening_latest
 from brokerdesk.modules.kyc.selectors import case_get_for_actor, case_queue
@@ -89,6 +89,7 @@ class CaseSummarySerializer(serializers.Serializer):
     state_label = serializers.CharField(source="state.label")
     tier = serializers.IntegerField()
     state_changed_at = serializers.DateTimeField()
+    assigned_to = serializers.EmailField(source="assigned_to.email", allow_null=True, default=None)
     submitted_at = serializers.DateTimeField(allow_null=True)
     decided_at = serializers.DateTimeField(allow_null=True)
 
@@ -148,11 +149,18 @@ class CaseListView(KycAPIView):
     permission_classes = [has_permission("kyc.view")]
 
     @extend_schema(
-        parameters=[OpenApiParameter("state", str, required=False)],
+        parameters=[
+            OpenApiParameter("state", str, required=False),
+            OpenApiParameter("mine", str, required=False, enum=["1"]),
+        ],
         responses=CaseSummarySerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        cases = case_queue(actor=request.user, state_key=request.query_params.get("state", ""))
+        cases = case_queue(
+            actor=request.user,
+            state_key=request.query_params.get("state", ""),
+            mine=request.query_params.get("mine") == "1",
+        )
         return Response(CaseSummarySerializer(cases[:200], many=True).data)
 
 
@@ -190,6 +198,18 @@ class CaseDecisionView(KycAPIView):
                                                          **incoming.validated_data))  # fmt: skip
         except CaseConflict as exc:
             raise CaseConflictError({"non_field_errors": [str(exc)]}) from None
+        return Response(CaseSummarySerializer(case).data)
+
+
+class CaseAssignView(KycAPIView):
+    """Assign the case to the requesting reviewer ("assign to me")."""
+
+    permission_classes = [has_permission("kyc.review")]
+
+    @extend_schema(request=None, responses={200: CaseSummarySerializer})
+    def post(self, request: Request, public_id: str) -> Response:
+        case = self._case(public_id, code="kyc.review")
+        case = case_assign(case=case, assignee=request.user, actor=request.user)
         return Response(CaseSummarySerializer(case).data)
 
 

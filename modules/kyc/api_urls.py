@@ -9,6 +9,7 @@ urlpatterns = [
     path("cases/", api.CaseListView.as_view(), name="cases"),
     path("cases/<str:public_id>/", api.CaseDetailView.as_view(), name="case"),
     path("cases/<str:public_id>/decision/", api.CaseDecisionView.as_view(), name="case-decision"),
+    path("cases/<str:public_id>/assign/", api.CaseAssignView.as_view(), name="case-assign"),
     path("cases/<str:public_id>/screening/", api.ScreeningView.as_view(), name="case-screening"),
     path("documents/<str:public_id>/link/", api.DocumentLinkView.as_view(), name="document-link"),
     # The rules per legal entity (config.manage).

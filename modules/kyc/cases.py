@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from brokerdesk.modules.audit.services import audit_record
+from brokerdesk.modules.identity.rbac.checks import permission_check
 from brokerdesk.modules.kyc.configuration import configuration_for_entity, legal_entity_for_country
 from brokerdesk.modules.kyc.models import (
     CURRENT_STATUSES,
@@ -132,6 +133,24 @@ def case_transition(
     )
     for name, value in changes.items():
         setattr(case, name, value)
+    return case
+
+
+@transaction.atomic
+def case_assign(*, case: KycCase, assignee: Any, actor: ActorLike) -> KycCase:
+    """Give the case to a reviewer (``assignee``; None: back to the queue), audited."""
+    if assignee is not None and not permission_check(assignee, "kyc.review"):
+        raise ValidationError({"assignee": [_("Only reviewers can be given a case.")]})
+    before = case.assigned_to.email if case.assigned_to_id else None
+    KycCase.objects.filter(pk=case.pk).update(assigned_to=assignee)
+    case.assigned_to = assignee
+    audit_record(
+        actor=actor,
+        action="kyc.case.assign",
+        target=case,
+        before={"assigned_to": before},
+        after={"assigned_to": assignee.email if assignee is not None else None},
+    )
     return case
 
 

@@ -37,7 +37,9 @@ def case_get_for_actor(*, public_id: Any, actor: Any, code: str = "kyc.view") ->
     return case
 
 
-def case_queue(*, actor: Any, state_key: str = "", waiting_only: bool = True) -> QuerySet[KycCase]:
+def case_queue(
+    *, actor: Any, state_key: str = "", waiting_only: bool = True, mine: bool = False
+) -> QuerySet[KycCase]:
     """Cases oldest-waiting first: by default those whose state awaits a reviewer.
 
     Cases belong to no sales owner or team until the CRM assigns clients, so only a
@@ -48,6 +50,8 @@ def case_queue(*, actor: Any, state_key: str = "", waiting_only: bool = True) ->
     cases = KycCase.objects.select_related("client", "state", "assigned_to").order_by(
         "state_changed_at", "id"
     )
+    if mine:
+        cases = cases.filter(assigned_to=actor)
     if state_key:
         return cases.filter(state__key=state_key)
     if waiting_only:

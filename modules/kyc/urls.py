@@ -9,6 +9,7 @@ backoffice_patterns = [
     path("", views.queue, name="kyc"),
     path("cases/<str:public_id>/", views.case_detail, name="kyc-case"),
     path("cases/<str:public_id>/decide/", views.case_decide, name="kyc-case-decide"),
+    path("cases/<str:public_id>/assign/", views.case_assign_to_me, name="kyc-case-assign"),
     path("documents/<str:public_id>/view/", views.document_view, name="kyc-document-view"),
     path("documents/<str:public_id>/review/", views.document_review, name="kyc-document-review"),
     path("files/<str:token>/", views.document_file, name="kyc-document-file"),

@@ -19,7 +19,12 @@ from django.views.decorators.http import require_GET, require_POST
 from brokerdesk.modules.identity.rbac.checks import permission_check
 from brokerdesk.modules.identity.rbac.permissions import permission_required
 from brokerdesk.modules.kyc import documents as docs
-from brokerdesk.modules.kyc.cases import CaseConflict, case_progress, case_transition
+from brokerdesk.modules.kyc.cases import (
+    CaseConflict,
+    case_assign,
+    case_progress,
+    case_transition,
+)
 from brokerdesk.modules.kyc.forms import DecisionForm, DocumentReviewForm
 from brokerdesk.modules.kyc.models import (
     KycCase,
@@ -42,12 +47,13 @@ def queue(request: HttpRequest) -> HttpResponse:
     keys = sorted(set(KycState.objects.values_list("key", "label")))
     if state_key and state_key not in {key for key, _ in keys}:
         state_key = ""
-    cases = case_queue(actor=request.user, state_key=state_key)
+    mine = request.GET.get("mine") == "1"
+    cases = case_queue(actor=request.user, state_key=state_key, mine=mine)
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "backoffice/kyc/queue.html",
-        {"page": page, "states": keys, "state_key": state_key},
+        {"page": page, "states": keys, "state_key": state_key, "mine": mine},
     )
 
 
@@ -110,6 +116,16 @@ def case_decide(request: HttpRequest, public_id: str) -> HttpResponse:
         form.add_error(None, str(exc))
         return _case_page(request, case, decision=form, status=409)
     messages.success(request, _("The case is now “%(s)s”.") % {"s": case.state.label})
+    return redirect("backoffice:kyc-case", public_id=case.public_id)
+
+
+@permission_required("kyc.review")
+@require_POST
+def case_assign_to_me(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Take the case: it shows as yours in the queue."""
+    case = _case_or_404(request, public_id, code="kyc.review")
+    case_assign(case=case, assignee=request.user, actor=request.user)
+    messages.success(request, _("The case is assigned to you."))
     return redirect("backoffice:kyc-case", public_id=case.public_id)
 
 

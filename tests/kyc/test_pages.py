@@ -197,3 +197,37 @@ def test_the_api_answers_409_to_a_reviewer_who_lost_the_race(back_office, monkey
     assert response.status_code == 409
     case.refresh_from_db()
     assert case.state.key == "approved"
+
+
+def test_a_reviewer_assigns_a_case_to_themselves_and_filters_the_queue(back_office):
+    client, staff = back_office
+    mine = _pending_case("mine@bo.example")
+    _pending_case("theirs@bo.example")
+    sign_in(client, staff["compliance"])
+
+    assigned = client.post(f"/backoffice/kyc/cases/{mine.public_id}/assign/")
+    queue = client.get("/backoffice/kyc/?mine=1").content.decode()
+    api = client.get("/api/v1/kyc/cases/?mine=1").json()
+
+    assert assigned.status_code == 302
+    assert "mine@bo.example" in queue and "theirs@bo.example" not in queue
+    assert [(c["client"]["email"], c["assigned_to"]) for c in api] == [
+        ("mine@bo.example", "compliance@bo.example"),
+    ]  # fmt: skip
+    entry = AuditEntry.objects.get(action="kyc.case.assign")
+    assert (entry.before, entry.after) == (
+        {"assigned_to": None}, {"assigned_to": "compliance@bo.example"},
+    )  # fmt: skip
+
+
+def test_support_cannot_take_a_case(back_office):
+    client, staff = back_office
+    case = _pending_case("nottaken@bo.example")
+    sign_in(client, staff["support"])
+
+    page = client.post(f"/backoffice/kyc/cases/{case.public_id}/assign/")
+    api = client.post(f"/api/v1/kyc/cases/{case.public_id}/assign/")
+
+    assert (page.status_code, api.status_code) == (403, 403)
+    case.refresh_from_db()
+    assert case.assigned_to is None

@@ -124,6 +124,8 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     ("GET", "backoffice:kyc", (302, 403, 200, 403, 200, 403, 200, 403)),
     ("GET", "backoffice:kyc-case", (302, 403, 200, 403, 200, 403, 200, 403)),
     ("POST", "backoffice:kyc-case-decide", (302, 403, 400, 403, 400, 403, 403, 403)),
+    # "Assign to me" (kyc.review): the reviewer takes the case and goes back to it.
+    ("POST", "backoffice:kyc-case-assign", (302, 403, 302, 403, 302, 403, 403, 403)),
     # Minting a signed link redirects (302) to it; each is an audit row.
     ("POST", "backoffice:kyc-document-view", (302, 403, 302, 403, 302, 403, 302, 403)),
     ("POST", "backoffice:kyc-document-review", (302, 403, 400, 403, 400, 403, 403, 403)),
@@ -132,6 +134,7 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     ("GET", "kyc-api:cases", (403, 403, 200, 403, 200, 403, 200, 403)),
     ("GET", "kyc-api:case", (403, 403, 200, 403, 200, 403, 200, 403)),
     ("POST", "kyc-api:case-decision", (403, 403, 400, 403, 400, 403, 403, 403)),
+    ("POST", "kyc-api:case-assign", (403, 403, 200, 403, 200, 403, 403, 403)),
     ("GET", "kyc-api:case-screening", (403, 403, 200, 403, 200, 403, 403, 403)),
     ("POST", "kyc-api:case-screening", (403, 403, 201, 403, 201, 403, 403, 403)),
     ("POST", "kyc-api:document-link", (403, 403, 201, 403, 201, 403, 201, 403)),

@@ -71,11 +71,13 @@ def kyc_canary(slug: str, marker: str) -> tuple[list[str], dict[str, dict[str, s
 KYC_ROUTES = {
     "backoffice:kyc-case": "kyc_case",
     "backoffice:kyc-case-decide": "kyc_case",
+    "backoffice:kyc-case-assign": "kyc_case",
     "backoffice:kyc-document-view": "kyc_document",
     "backoffice:kyc-document-review": "kyc_document",
     "backoffice:kyc-document-file": "kyc_token",
     "kyc-api:case": "kyc_case",
     "kyc-api:case-decision": "kyc_case",
+    "kyc-api:case-assign": "kyc_case",
     "kyc-api:case-screening": "kyc_case",
     "kyc-api:document-link": "kyc_document",
     "kyc-api:document-review": "kyc_document",
