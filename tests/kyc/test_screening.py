@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
-from support_kyc import OFAC, profile_fill
+from support_kyc import OFAC, corpus_file, in_years, profile_fill, recent
 
 from brokerdesk.modules.audit.models import AuditEntry
 from brokerdesk.modules.identity.models import UserKind
@@ -215,3 +216,37 @@ def test_a_non_client_kind_cannot_be_screened_through_another_tenant_id(loaded, 
 
     assert (missing.status_code, malformed.status_code) == (404, 404)
     assert ScreeningResult.objects.filter(client=stranger).count() == 0
+
+
+def test_s6_a_listed_name_goes_to_review_with_the_hit_for_compliance_only(
+    loaded, trader, client, test_tenant, settings, tmp_path
+):
+    """S6's flagged half, as far as this issue goes (the automatic decision comes later)."""
+
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path)}}}  # fmt: skip
+    profile_fill(trader, first_name="Dmitri", last_name="Khoroshev",
+                 date_of_birth=dt.date(1993, 4, 17), nationality="RU", country="RU")  # fmt: skip
+    http = _as(client, test_tenant, trader)
+    http.post("/documents/upload/", {
+        "kind": "identity", "document_type": "passport", "expires_on": in_years(3).isoformat(),
+        "file": SimpleUploadedFile("p.jpg", corpus_file("passport-photo.jpg"))})  # fmt: skip
+    http.post("/documents/upload/", {
+        "kind": "proof_of_address", "document_type": "utility_bill",
+        "issued_on": recent(3).isoformat(),
+        "file": SimpleUploadedFile("b.pdf", corpus_file("bank-statement.pdf"))})  # fmt: skip
+    trader_page = http.get("/documents/").content.decode()
+
+    case = case_open(client=trader, actor=trader)
+    result = ScreeningResult.objects.get(client=trader)
+    roles = default_roles_ensure()
+    staff = _as(client, test_tenant, user_make("co@s6.example", roles=[roles["compliance"]]))
+    staff_page = staff.get(f"/backoffice/kyc/cases/{case.public_id}/").content.decode()
+
+    assert case.state.key == "pending_review"
+    assert (result.hit_count, result.hits.get().entry.source_id) == (1, "48603")
+    assert "KHOROSHEV, Dmitrii Yuryevich" in staff_page and "CYBER2" in staff_page
+    assert "KHOROSHEV, " not in trader_page and "Yuryevich" not in trader_page
+    assert "CYBER2" not in trader_page and "48603" not in trader_page
+    assert AuditEntry.objects.get(action="kyc.screening.run").actor_label == "screening"
