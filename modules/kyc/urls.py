@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from brokerdesk.modules.kyc import portal_views, views
+from brokerdesk.modules.kyc import portal_views, rules_views, views
 
 backoffice_patterns = [
     path("", views.queue, name="kyc"),
@@ -13,6 +13,10 @@ backoffice_patterns = [
     path("documents/<str:public_id>/view/", views.document_view, name="kyc-document-view"),
     path("documents/<str:public_id>/review/", views.document_review, name="kyc-document-review"),
     path("files/<str:token>/", views.document_file, name="kyc-document-file"),
+    # The KYC rules per legal entity (config.manage).
+    path("rules/", rules_views.rules, name="kyc-rules"),
+    path("rules/copy/", rules_views.rules_copy, name="kyc-rules-copy"),
+    path("rules/<str:public_id>/", rules_views.rules_edit, name="kyc-rules-edit"),
 ]
 
 portal_patterns = [

@@ -245,3 +245,40 @@ def test_the_api_refuses_an_unknown_entity_and_a_malformed_configuration(admin_a
 
     assert (unknown.status_code, malformed.status_code) == (400, 404)
     assert "legal_entity" in unknown.json()
+
+
+def test_the_rules_pages_copy_the_default_for_an_entity_and_change_it(admin_api, kyc_defaults):
+    http = admin_api
+    entity = _entity("Page Markets Ltd", ["GR"])
+
+    listing = http.get("/backoffice/kyc/rules/").content.decode()
+    copied = http.post("/backoffice/kyc/rules/copy/", {"legal_entity": str(entity.public_id)})
+    own = KycConfiguration.objects.get(legal_entity=entity)
+    changed = http.post(f"/backoffice/kyc/rules/{own.public_id}/", {
+        "row": "state:not_started", "label": "Not started", "allowed_actions": ["edit_profile"],
+        "client_message": "Start by telling us who you are."})  # fmt: skip
+    refused = http.post(f"/backoffice/kyc/rules/{own.public_id}/", {
+        "row": "kind:identity", "required_from_tier": "1", "max_age_days": ""})  # fmt: skip
+
+    assert "Page Markets Ltd" in listing and "Default (every other entity)" in listing
+    assert copied.status_code == 302 and changed.status_code == 302
+    assert own.states.get(key="not_started").allowed_actions == ["edit_profile"]
+    assert refused.status_code == 400
+    assert "Accept at least one document type." in refused.content.decode()
+    assert own.document_kinds.get(key="identity").accepted_types == [
+        "passport", "national_id", "driving_licence", "residence_permit",
+    ]  # fmt: skip
+    assert kyc_defaults.states.get(key="not_started").allowed_actions == [
+        "edit_profile", "upload_documents", "open_demo",
+    ]  # fmt: skip
+
+
+def test_the_rules_pages_refuse_a_missing_entity_and_an_unknown_row(admin_api, kyc_defaults):
+    missing = admin_api.post("/backoffice/kyc/rules/copy/", {"legal_entity": "nope"})
+    unknown = admin_api.post(f"/backoffice/kyc/rules/{kyc_defaults.public_id}/",
+                             {"row": "state:flying"})  # fmt: skip
+    absent = admin_api.get("/backoffice/kyc/rules/00000000-0000-0000-0000-000000000000/")
+
+    assert (missing.status_code, unknown.status_code, absent.status_code) == (400, 400, 404)
+    assert "Choose a legal entity." in missing.content.decode()
+    assert "Choose a state or a document kind" in unknown.content.decode()

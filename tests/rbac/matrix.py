@@ -141,6 +141,10 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     ("POST", "kyc-api:document-review", (403, 403, 400, 403, 400, 403, 403, 403)),
     # The KYC rules per legal entity are configuration (config.manage); an empty PATCH changes
     # nothing (200), an empty POST names the missing entity (400).
+    ("GET", "backoffice:kyc-rules", SUPER_ONLY_PAGE),
+    ("POST", "backoffice:kyc-rules-copy", SUPER_ONLY_FORM_POST),
+    ("GET", "backoffice:kyc-rules-edit", SUPER_ONLY_PAGE),
+    ("POST", "backoffice:kyc-rules-edit", SUPER_ONLY_FORM_POST),
     ("GET", "kyc-api:configurations", SUPER_ONLY_API),
     ("POST", "kyc-api:configurations", SUPER_ONLY_API_BAD),
     ("PATCH", "kyc-api:configuration-state", SUPER_ONLY_API),

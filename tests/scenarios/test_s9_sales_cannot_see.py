@@ -117,6 +117,9 @@ def _requests(world) -> list[tuple[str, str, dict]]:
         ("post", reverse("kyc-api:document-link", kwargs=ids["kyc_document"]), {}),
         ("post", reverse("kyc-api:document-review", kwargs=ids["kyc_document"]), {"status": "approved"}),
         ("get", reverse("kyc-api:configurations"), {}),
+        ("get", reverse("backoffice:kyc-rules"), {}),
+        ("post", reverse("backoffice:kyc-rules-edit", kwargs=ids["kyc_configuration"]),
+         {"row": "state:pending_review", "label": "x", "client_message": "x", "allowed_actions": ["withdraw"]}),
         ("patch", reverse("kyc-api:configuration-state", kwargs=ids["kyc_state"]), {"allowed_actions": ["withdraw"]}),
     ]  # fmt: skip
 

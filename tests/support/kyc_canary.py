@@ -62,6 +62,7 @@ def kyc_canary(slug: str, marker: str) -> tuple[list[str], dict[str, dict[str, s
         "kyc_token": {"token": "not-a-valid-token"},
         "kyc_state": {"public_id": str(configuration.public_id), "key": "pending_review"},
         "kyc_kind": {"public_id": str(configuration.public_id), "key": "identity"},
+        "kyc_configuration": {"public_id": str(configuration.public_id)},
     }
     secrets = [f"{marker} KYC Client", f"{marker}-passport.pdf", f"{marker} feedback",
                f"{marker} LISTED", str(case.public_id), str(document.public_id)]  # fmt: skip
@@ -83,6 +84,7 @@ KYC_ROUTES = {
     "kyc-api:document-review": "kyc_document",
     "kyc-api:configuration-state": "kyc_state",
     "kyc-api:configuration-kind": "kyc_kind",
+    "backoffice:kyc-rules-edit": "kyc_configuration",
 }
 
 
