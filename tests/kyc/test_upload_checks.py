@@ -64,3 +64,28 @@ def test_a_checked_file_carries_its_fingerprint_and_size_facts():
 
     assert (checked.extension, checked.page_count, len(checked.sha256)) == ("pdf", 3, 64)
     assert (image.extension, image.width_px, image.height_px) == ("png", 320, 200)
+
+
+def test_the_committed_corpus_is_what_the_committed_script_makes():
+    """Names and expected answers agree with make_corpus.py, and the files written from fixed
+    bytes are byte-identical (archives, images and pypdf output carry times or encoder
+    differences, so those are checked by what the upload check answers, above)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_corpus", CORPUS / "make_corpus.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+
+    assert {name: expected for name, (_, expected) in script.VALID.items()} == MANIFEST["valid"]
+    assert {name: expected for name, (_, expected) in script.MALICIOUS.items()} == MANIFEST[
+        "malicious"
+    ]
+    fixed = [name for name in script.MALICIOUS if name.startswith(FIXED_BYTES)]
+    assert len(fixed) == 19
+    for name in fixed:
+        assert (CORPUS / "malicious" / name).read_bytes() == script.MALICIOUS[name][0], name
+
+
+FIXED_BYTES = ("svg-", "html-", "php-", "shell-", "plain-", "seven-zip", "rar-", "windows-",
+               "linux-", "empty", "pdf-header-only", "pdf-garbage", "pdf-with-javascript",
+               "pdf-with-escaped", "pdf-with-launch")  # fmt: skip
