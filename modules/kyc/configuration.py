@@ -189,17 +189,26 @@ def _types_validate(value: Any) -> list[str]:
     return [t for t in DocumentType.values if t in value]
 
 
+def _whole_number(value: Any) -> int:
+    """An int, or text of digits (a form field); never a bool or a fraction."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(value)
+    if isinstance(value, str) and not value.strip().isdigit():
+        raise ValueError(value)
+    return int(value)
+
+
 def _optional_days(value: Any) -> int | None:
-    if value in (None, ""):
+    if value is None or value == "":
         return None
-    days = int(value)
+    days = _whole_number(value)
     if not 1 <= days <= 3650:
         raise ValidationError("Between 1 and 3650 days, or empty for any age.")
     return days
 
 
 def _tier(value: Any) -> int:
-    tier = int(value)
+    tier = _whole_number(value)
     if not 1 <= tier <= 9:
         raise ValidationError("A tier from 1 to 9.")
     return tier
@@ -207,12 +216,20 @@ def _tier(value: Any) -> int:
 
 def _text(limit: int):
     def check(value: Any) -> str:
-        text = str(value).strip()
+        if not isinstance(value, str):
+            raise ValidationError("Enter text.")
+        text = value.strip()
         if not text or len(text) > limit:
             raise ValidationError(f"Between 1 and {limit} characters.")
         return text
 
     return check
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError("true or false.")
+    return value
 
 
 STATE_RULES = {
@@ -226,7 +243,7 @@ KIND_RULES = {
     "required_from_tier": _tier,
     "accepted_types": _types_validate,
     "max_age_days": _optional_days,
-    "expires": bool,
+    "expires": lambda value: _boolean(value),
 }
 
 
