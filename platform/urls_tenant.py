@@ -16,6 +16,8 @@ urlpatterns = [
     path("api/v1/config/", include("brokerdesk.tenants.config.api_urls")),
     # The audit log, read-only (ADR 0015).
     path("api/v1/audit/", include("brokerdesk.modules.audit.api_urls")),
+    # KYC: cases, document links, reviews and screening (modules/kyc).
+    path("api/v1/kyc/", include("brokerdesk.modules.kyc.api_urls")),
     # Staff, roles and permission codes (ADR 0016); the API description and its UI.
     path("api/v1/staff/", include(rbac_api_urls.staff_patterns)),
     path("api/v1/roles/", include(rbac_api_urls.role_patterns)),

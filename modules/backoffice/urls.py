@@ -5,6 +5,7 @@ from brokerdesk.modules.identity import totp_views
 from brokerdesk.modules.identity.rbac import urls as rbac_urls
 from brokerdesk.modules.identity.tokens import urls as token_urls
 from brokerdesk.modules.identity.views import FaceLoginView, FaceLogoutView
+from brokerdesk.modules.kyc import urls as kyc_urls
 
 app_name = "backoffice"
 urlpatterns = [
@@ -27,6 +28,8 @@ urlpatterns = [
     path("teams/", include(rbac_urls.team_patterns)),
     # API tokens for integrators (ADR 0018).
     path("tokens/", include(token_urls.token_patterns)),
+    # The KYC review queue, cases, document links and decisions (modules/kyc).
+    path("kyc/", include(kyc_urls.backoffice_patterns)),
     # Placeholders until their modules replace them (each says what is coming).
     *[path(f"{slug}/", views.section, {"section": slug}, name=slug) for slug in views.SECTIONS],
 ]

@@ -33,13 +33,6 @@ SECTIONS: dict[str, tuple[Promise, Promise]] = {
             "record and timeline, notes, lifecycle stage and routing to sales desks."
         ),
     ),
-    "kyc": (
-        _("KYC queue"),
-        _(
-            "The KYC queue arrives with the KYC module: documents waiting for review, "
-            "screening results, approvals and rejections with their reasons."
-        ),
-    ),
     "payments": (
         _("Payments"),
         _(

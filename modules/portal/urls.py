@@ -1,6 +1,7 @@
-from django.urls import path
+from django.urls import include, path
 
 from brokerdesk.modules.identity.views import FaceLoginView, FaceLogoutView
+from brokerdesk.modules.kyc import urls as kyc_urls
 from brokerdesk.modules.portal import views
 
 app_name = "portal"
@@ -21,6 +22,8 @@ urlpatterns = [
     ),
     path("profile/", views.profile, name="profile"),
     path("devices/", views.devices_page, name="devices"),
+    # Verification: the profile step, document uploads and their status (modules/kyc).
+    path("documents/", include(kyc_urls.portal_patterns)),
     # Placeholders until their modules replace them (each says what is coming).
     *[path(f"{slug}/", views.section, {"section": slug}, name=slug) for slug in views.SECTIONS],
 ]

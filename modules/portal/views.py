@@ -27,6 +27,7 @@ from brokerdesk.modules.identity.models import User, UserKind
 from brokerdesk.modules.identity.ratelimits import RateLimited
 from brokerdesk.modules.identity.security_models import EmailTokenPurpose
 from brokerdesk.modules.identity.views import face_admits, face_required, language_cookie_set
+from brokerdesk.modules.kyc.cases import client_state
 
 
 def _is_client(user: User) -> bool:
@@ -71,14 +72,6 @@ SECTIONS: dict[str, tuple[Promise, Promise]] = {
             "payments module."
         ),
     ),
-    "documents": (
-        _("Documents"),
-        _(
-            "Identity verification arrives with the KYC module: uploading your documents (also "
-            "with your phone's camera), the status of each one, and what to do if one is "
-            "rejected."
-        ),
-    ),
     "support": (
         _("Support"),
         _(
@@ -92,7 +85,8 @@ SECTIONS: dict[str, tuple[Promise, Promise]] = {
 def home(request: HttpRequest) -> HttpResponse:
     """A client's dashboard; everyone else sees the broker's front door."""
     if face_admits(PORTAL, request):
-        return render(request, "portal/dashboard.html")
+        state = client_state(request.user)
+        return render(request, "portal/dashboard.html", {"kyc_state": state})
     return render(request, "portal/welcome.html", {"face": PORTAL})
 
 

@@ -59,7 +59,6 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     ("GET", "identity:client-devices", (302, 302, 200, 404, 200, 200, 200, 200)),
     # Placeholder sections (every staff member until their modules gate them).
     ("GET", "backoffice:clients", STAFF_PAGE),
-    ("GET", "backoffice:kyc", STAFF_PAGE),
     ("GET", "backoffice:payments", STAFF_PAGE),
     ("GET", "backoffice:ibs", STAFF_PAGE),
     ("GET", "backoffice:reports", STAFF_PAGE),
@@ -143,6 +142,39 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     ("GET", "backoffice:staff:reset-second-factor", SUPER_ONLY_PAGE),
     ("POST", "backoffice:staff:reset-second-factor", SUPER_ONLY_FORM_POST),
     ("POST", "staff-api:reset-second-factor", SUPER_ONLY_API_BAD),
+    # --- KYC (modules/kyc) ----------------------------------------------------------------------
+    # Reading cases and documents: kyc.view (Super admin, Compliance, Support). Deciding:
+    # kyc.review (Super admin, Compliance). Screening hits: kyc.view_aml_notes (Super admin,
+    # Compliance) — never Support or Sales. Cases have no sales owner yet, so scopes other than
+    # "all" reach none of them (404). An empty decision is a 400 with its field messages.
+    ("GET", "backoffice:kyc", (302, 403, 200, 403, 200, 403, 200, 403)),
+    ("GET", "backoffice:kyc-case", (302, 403, 200, 403, 200, 403, 200, 403)),
+    ("POST", "backoffice:kyc-case-decide", (302, 403, 400, 403, 400, 403, 403, 403)),
+    # "Assign to me" (kyc.review): the reviewer takes the case and goes back to it.
+    ("POST", "backoffice:kyc-case-assign", (302, 403, 302, 403, 302, 403, 403, 403)),
+    # Minting a signed link redirects (302) to it; each is an audit row.
+    ("POST", "backoffice:kyc-document-view", (302, 403, 302, 403, 302, 403, 302, 403)),
+    ("POST", "backoffice:kyc-document-review", (302, 403, 400, 403, 400, 403, 403, 403)),
+    # The file route without S3: an invalid or foreign token is a 404 for whoever may look.
+    ("GET", "backoffice:kyc-document-file", (302, 403, 404, 403, 404, 403, 404, 403)),
+    ("GET", "kyc-api:cases", (403, 403, 200, 403, 200, 403, 200, 403)),
+    ("GET", "kyc-api:case", (403, 403, 200, 403, 200, 403, 200, 403)),
+    ("POST", "kyc-api:case-decision", (403, 403, 400, 403, 400, 403, 403, 403)),
+    ("POST", "kyc-api:case-assign", (403, 403, 200, 403, 200, 403, 403, 403)),
+    ("GET", "kyc-api:case-screening", (403, 403, 200, 403, 200, 403, 403, 403)),
+    ("POST", "kyc-api:case-screening", (403, 403, 201, 403, 201, 403, 403, 403)),
+    ("POST", "kyc-api:document-link", (403, 403, 201, 403, 201, 403, 201, 403)),
+    ("POST", "kyc-api:document-review", (403, 403, 400, 403, 400, 403, 403, 403)),
+    # The KYC rules per legal entity are configuration (config.manage); an empty PATCH changes
+    # nothing (200), an empty POST names the missing entity (400).
+    ("GET", "backoffice:kyc-rules", SUPER_ONLY_PAGE),
+    ("POST", "backoffice:kyc-rules-copy", SUPER_ONLY_FORM_POST),
+    ("GET", "backoffice:kyc-rules-edit", SUPER_ONLY_PAGE),
+    ("POST", "backoffice:kyc-rules-edit", SUPER_ONLY_FORM_POST),
+    ("GET", "kyc-api:configurations", SUPER_ONLY_API),
+    ("POST", "kyc-api:configurations", SUPER_ONLY_API_BAD),
+    ("PATCH", "kyc-api:configuration-state", SUPER_ONLY_API),
+    ("PATCH", "kyc-api:configuration-kind", SUPER_ONLY_API),
     # --- API: its description and browsable UI (any active staff) -----------------------------
     ("GET", "api-schema", STAFF_API),
     ("GET", "api-docs", STAFF_API),

@@ -18,6 +18,7 @@ from brokerdesk.modules.identity.rbac.models import Role, Team
 from brokerdesk.modules.identity.rbac.services import default_roles_ensure
 from brokerdesk.modules.identity.tokens.models import ApiToken
 from support.config_canary import config_canary
+from support.kyc_canary import KYC_ROUTES, kyc_canary
 from support.rbac_actors import ACTORS, user_make
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -53,6 +54,8 @@ TARGETS = {
     "backoffice:tokens:revoke": "token",
     "tokens-api:detail": "token",
     "tokens-api:revoke": "token",
+    # KYC (modules/kyc): a client's case, its document, a file token (support/kyc_canary.py).
+    **KYC_ROUTES,
 }
 
 
@@ -134,6 +137,7 @@ def targets(db) -> dict[str, dict[str, str]]:
         codes=["clients.view"],
     )
     ids["token"] = {"public_id": str(token.public_id)}
+    ids.update(kyc_canary("test", "MATRIX")[1])
     return ids
 
 

@@ -23,8 +23,10 @@ from brokerdesk.modules.identity.tokens.models import ApiToken
 from brokerdesk.modules.identity.tokens.services import api_token_create
 from brokerdesk.modules.identity.totp import totp_device
 from brokerdesk.modules.identity.totp_models import StaffTotpDevice
+from brokerdesk.modules.kyc.models import KycCase, KycDocument, KycState, ScreeningResult
 from brokerdesk.tenants.config.models import LegalEntity, PspCredential, TradingServer
 from support.config_canary import config_canary
+from support.kyc_canary import kyc_canary
 from support.rbac_actors import sign_in, user_make
 
 REFUSED = {403, 404}
@@ -45,6 +47,7 @@ def world(db, test_tenant, client):
     device.save()
     token, _ = api_token_create(actor=colleague, name="Finance export", codes=["payments.view"])
     _, ids = config_canary("test", "S9")
+    ids.update(kyc_canary("test", "S9")[1])
     client.defaults["HTTP_HOST"] = test_tenant.get_primary_domain().domain
     return {
         "client": sign_in(client, sales),
@@ -73,6 +76,10 @@ def _snapshot() -> dict[str, object]:
         "psps": sorted(PspCredential.objects.values_list("name", "updated_at")),
         "audit": AuditEntry.objects.count(),
         "tokens": sorted(ApiToken.objects.values_list("name", "codes", "revoked_at")),
+        "kyc_cases": sorted(KycCase.objects.values_list("public_id", "state__key", "assigned_to")),
+        "kyc_documents": sorted(KycDocument.objects.values_list("public_id", "status")),
+        "screenings": ScreeningResult.objects.count(),
+        "kyc_states": sorted(KycState.objects.values_list("pk", "allowed_actions")),
     }
 
 
@@ -135,6 +142,26 @@ def _requests(world) -> list[tuple[str, str, dict]]:
         ("post", reverse("tokens-api:list"), {"name": "Mine", "codes": ["clients.view"]}),
         ("get", reverse("tokens-api:detail", kwargs=token), {}),
         ("post", reverse("tokens-api:revoke", kwargs=token), {}),
+        # KYC: the queue, a case, its documents' links, decisions and screening (AML).
+        ("get", reverse("backoffice:kyc"), {}),
+        ("get", reverse("backoffice:kyc-case", kwargs=ids["kyc_case"]), {}),
+        ("post", reverse("backoffice:kyc-case-decide", kwargs=ids["kyc_case"]), {"event": "approve"}),
+        ("post", reverse("backoffice:kyc-document-view", kwargs=ids["kyc_document"]), {}),
+        ("post", reverse("backoffice:kyc-document-review", kwargs=ids["kyc_document"]), {"status": "approved"}),
+        ("get", reverse("kyc-api:cases"), {}),
+        ("get", reverse("kyc-api:case", kwargs=ids["kyc_case"]), {}),
+        ("post", reverse("kyc-api:case-decision", kwargs=ids["kyc_case"]), {"event": "approve"}),
+        ("post", reverse("kyc-api:case-assign", kwargs=ids["kyc_case"]), {}),
+        ("post", reverse("backoffice:kyc-case-assign", kwargs=ids["kyc_case"]), {}),
+        ("get", reverse("kyc-api:case-screening", kwargs=ids["kyc_case"]), {}),
+        ("post", reverse("kyc-api:case-screening", kwargs=ids["kyc_case"]), {}),
+        ("post", reverse("kyc-api:document-link", kwargs=ids["kyc_document"]), {}),
+        ("post", reverse("kyc-api:document-review", kwargs=ids["kyc_document"]), {"status": "approved"}),
+        ("get", reverse("kyc-api:configurations"), {}),
+        ("get", reverse("backoffice:kyc-rules"), {}),
+        ("post", reverse("backoffice:kyc-rules-edit", kwargs=ids["kyc_configuration"]),
+         {"row": "state:pending_review", "label": "x", "client_message": "x", "allowed_actions": ["withdraw"]}),
+        ("patch", reverse("kyc-api:configuration-state", kwargs=ids["kyc_state"]), {"allowed_actions": ["withdraw"]}),
     ]  # fmt: skip
 
 
@@ -211,9 +238,37 @@ def test_finance_details_and_aml_notes_are_hidden_from_sales(world):
     }
 
 
+def test_support_sees_kyc_but_never_screening_hits_or_aml_endpoints(world, client):
+    roles = world["roles"]
+    support = user_make("support@s9.example", roles=[roles["support"]])
+    http = sign_in(client, support)
+    case = world["ids"]["kyc_case"]
+    before = _snapshot()
+
+    detail = http.get(reverse("kyc-api:case", kwargs=case))
+    page = http.get(reverse("backoffice:kyc-case", kwargs=case))
+    refused = [
+        http.get(reverse("kyc-api:case-screening", kwargs=case)).status_code,
+        http.post(reverse("kyc-api:case-screening", kwargs=case)).status_code,
+        http.post(reverse("kyc-api:case-decision", kwargs=case), data={"event": "approve"},
+                  content_type="application/json").status_code,
+    ]  # fmt: skip
+
+    assert (detail.status_code, page.status_code) == (200, 200)
+    assert "screening_results" not in detail.json()
+    assert "S9 LISTED" not in page.content.decode()
+    assert refused == [403, 403, 403]
+    assert _snapshot() == before
+
+
 def test_the_back_office_shows_sales_no_link_to_what_they_cannot_open(world):
     response = world["client"].get(reverse("backoffice:home"))
     assert response.status_code == 200
     page = response.content.decode()
-    for name in ("backoffice:settings:index", "backoffice:staff:list", "backoffice:roles:list"):
+    for name in (
+        "backoffice:settings:index",
+        "backoffice:staff:list",
+        "backoffice:roles:list",
+        "backoffice:kyc",
+    ):
         assert f'href="{reverse(name)}"' not in page

@@ -11,6 +11,7 @@ from brokerdesk.modules.identity.models import User
 from brokerdesk.modules.identity.services import set_password_link_issue
 from brokerdesk.tenants import schemas
 from support.config_canary import config_canary, config_providers
+from support.kyc_canary import kyc_canary, kyc_providers
 from support.rbac_canary import rbac_providers
 from support.tenants import tenant_ensure
 from support.token_canary import token_providers
@@ -32,6 +33,7 @@ PROVIDERS = {
     **config_providers(),
     **rbac_providers(),
     **token_providers(),
+    **kyc_providers(),
 }
 
 
@@ -47,6 +49,7 @@ def _canary(slug: str, name: str, colour: str) -> Canary:
         )
         token = set_password_link_issue(user=staff)
         config_secrets, config_args = config_canary(slug, marker)
+        kyc_secrets, kyc_args = kyc_canary(slug, marker)
         # An audit row carrying the marker: the audit viewer and API would show a leak.
         audit_record(
             actor="tests",
@@ -62,8 +65,17 @@ def _canary(slug: str, name: str, colour: str) -> Canary:
         tenant=tenant,
         host=host,
         owner=owner,
-        secrets=[name, marker, owner.email, staff.email, host, colour, *config_secrets],
-        route_args={"set-password": {"token": token}, **config_args},
+        secrets=[
+            name,
+            marker,
+            owner.email,
+            staff.email,
+            host,
+            colour,
+            *config_secrets,
+            *kyc_secrets,
+        ],  # fmt: skip
+        route_args={"set-password": {"token": token}, **config_args, **kyc_args},
     )
 
 

@@ -27,7 +27,7 @@ PAGES = {
     "/partners/login/": None,
     "/deposit/": "client",
     "/backoffice/": "staff",
-    "/backoffice/kyc/": "staff",
+    "/backoffice/reports/": "staff",
     "/partners/": "ib",
     "/partners/commissions/": "ib",
 }

@@ -7,10 +7,12 @@ import pytest
 # who: (home, queries), with the brand cached. Anonymous: the tenant's domain (after django-
 # tenants' SET search_path to public). Signed in: also the session and the user, each after
 # a SET search_path to the tenant. Staff also load their role codes once per request (the
-# navigation asks the permission check; ADR 0016). Nothing else may add to that.
+# navigation asks the permission check; ADR 0016). A client's dashboard also reads their KYC
+# case with its state once, after its SET search_path (the Verification card). Nothing else
+# may add to that.
 HOMES = {
     "anonymous": ("/", 2),
-    "client": ("/", 6),
+    "client": ("/", 8),
     "staff": ("/backoffice/", 8),
     "ib": ("/partners/", 6),
 }
