@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 from brokerdesk.modules.kyc.models import CaseEvent, ClientAction, DocumentType
 
@@ -28,28 +28,28 @@ class StateDefault:
 STATES: tuple[StateDefault, ...] = (
     StateDefault(
         "not_started",
-        N_("Not started"),
-        N_("Complete your profile and upload your documents to get verified."),
+        gettext_noop("Not started"),
+        gettext_noop("Complete your profile and upload your documents to get verified."),
         (A.EDIT_PROFILE, A.UPLOAD_DOCUMENTS, A.OPEN_DEMO),
         is_initial=True,
     ),
     StateDefault(
         "pending_review",
-        N_("Pending review"),
-        N_("Your documents are under review. You can trade on a demo account meanwhile."),
+        gettext_noop("Pending review"),
+        gettext_noop("Your documents are under review. You can trade on a demo account meanwhile."),
         (A.OPEN_DEMO,),
         awaits_review=True,
     ),
     StateDefault(
         "resubmission_needed",
-        N_("Resubmission needed"),
-        N_("Some documents need to be uploaded again: the reason is shown next to each."),
+        gettext_noop("Resubmission needed"),
+        gettext_noop("Some documents need to be uploaded again: the reason is shown next to each."),
         (A.EDIT_PROFILE, A.UPLOAD_DOCUMENTS, A.OPEN_DEMO),
     ),
     StateDefault(
         "approved",
-        N_("Approved"),
-        N_("Your account is verified."),
+        gettext_noop("Approved"),
+        gettext_noop("Your account is verified."),
         (
             A.UPLOAD_DOCUMENTS,
             A.OPEN_DEMO,
@@ -62,8 +62,8 @@ STATES: tuple[StateDefault, ...] = (
     ),
     StateDefault(
         "rejected",
-        N_("Rejected"),
-        N_("Your verification was not approved. Please contact support."),
+        gettext_noop("Rejected"),
+        gettext_noop("Your verification was not approved. Please contact support."),
         (),
     ),
 )
@@ -97,16 +97,16 @@ T = DocumentType
 DOCUMENT_KINDS: tuple[KindDefault, ...] = (
     KindDefault(
         "identity",
-        N_("Proof of identity"),
-        N_("A valid passport, identity card, driving licence or residence permit."),
+        gettext_noop("Proof of identity"),
+        gettext_noop("A valid passport, identity card, driving licence or residence permit."),
         1,
         (T.PASSPORT, T.NATIONAL_ID, T.DRIVING_LICENCE, T.RESIDENCE_PERMIT),
         expires=True,
     ),
     KindDefault(
         "proof_of_address",
-        N_("Proof of address"),
-        N_(
+        gettext_noop("Proof of address"),
+        gettext_noop(
             "A utility bill, bank or tax statement with your name and address, at most 3 months old."
         ),
         1,
@@ -115,8 +115,10 @@ DOCUMENT_KINDS: tuple[KindDefault, ...] = (
     ),
     KindDefault(
         "source_of_funds",
-        N_("Source of funds"),
-        N_("A payslip, tax return or contract showing where the money you deposit comes from."),
+        gettext_noop("Source of funds"),
+        gettext_noop(
+            "A payslip, tax return or contract showing where the money you deposit comes from."
+        ),
         2,
         (T.PAYSLIP, T.EMPLOYMENT_LETTER, T.TAX_RETURN, T.BANK_STATEMENT, T.SALE_CONTRACT),
     ),
@@ -124,9 +126,11 @@ DOCUMENT_KINDS: tuple[KindDefault, ...] = (
 
 # (number, label, cumulative deposit limit in minor units or None, currency)
 TIERS: tuple[tuple[int, str, int | None, str], ...] = (
-    (1, N_("Standard"), 5_000_000, "USD"),
-    (2, N_("Enhanced"), None, "USD"),
+    (1, gettext_noop("Standard"), 5_000_000, "USD"),
+    (2, gettext_noop("Enhanced"), None, "USD"),
 )
 
-DEFAULT_NAME = N_("Default KYC rules")
-REVIEW_TIME_TEXT = N_("Documents are usually reviewed within 30 minutes during business hours.")
+DEFAULT_NAME = gettext_noop("Default KYC rules")
+REVIEW_TIME_TEXT = gettext_noop(
+    "Documents are usually reviewed within 30 minutes during business hours."
+)

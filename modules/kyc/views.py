@@ -27,6 +27,7 @@ from brokerdesk.modules.kyc.cases import (
 )
 from brokerdesk.modules.kyc.forms import DecisionForm, DocumentReviewForm
 from brokerdesk.modules.kyc.models import (
+    DocumentStatus,
     KycCase,
     KycDocument,
     KycProfile,
@@ -154,7 +155,9 @@ def document_review(request: HttpRequest, public_id: str) -> HttpResponse:
         return _case_page(request, document.case, review_errors={document.pk: errors},
                           status=400)  # fmt: skip
     messages.success(
-        request, _("The document is marked “%(s)s”.") % {"s": form.cleaned_data["status"]}
+        request,
+        _("The document is marked “%(s)s”.")
+        % {"s": DocumentStatus(form.cleaned_data["status"]).label},
     )
     return redirect("backoffice:kyc-case", public_id=document.case.public_id)
 
