@@ -1,0 +1,461 @@
+"""`PlatformGateway` over the MT5 Web API (reference/protocols.md §1.1).
+
+Commands go through the manager's one `Mt5Session`. Amounts in answers are decimal strings at
+the group's currency digits; times are seconds (or milliseconds) on the server's clock, turned
+into UTC with the server's time zone (ADR 0003).
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from brokerdesk.modules.trading.gateways import base
+from brokerdesk.modules.trading.gateways.mt5 import retcodes
+from brokerdesk.modules.trading.gateways.mt5.session import Mt5Connection, Mt5Session, session_for
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 100  # the Web API's maximum per page
+LOOKUP_WINDOW = timedelta(seconds=60)
+# Network error, timeout, no connection: the access server relays a balance operation to the
+# trade server, so these may come back after the trade server applied it. Not a refusal.
+RELAYED_FAILURE_CODES = {7, 9, 10}
+
+RIGHT_ENABLED = 0x1
+RIGHT_PASSWORD = 0x2
+RIGHT_TRADE_DISABLED = 0x4
+RIGHT_TRAILING = 0x20
+RIGHT_EXPERT = 0x40
+RIGHT_REPORTS = 0x100
+# What a new account gets: may log in, change its password, trail stops, run experts, get
+# reports. [?] MT5's own USER_RIGHT_DEFAULT is close to this; the exact bits are not published.
+RIGHTS_NEW_ACCOUNT = RIGHT_ENABLED | RIGHT_PASSWORD | RIGHT_TRAILING | RIGHT_EXPERT | RIGHT_REPORTS
+
+_CHANGE_FIELDS = {
+    "name": "Name",
+    "group": "Group",
+    "leverage": "Leverage",
+    "email": "Email",
+    "phone": "Phone",
+    "country": "Country",
+    "comment": "Comment",
+    "agent_login": "Agent",
+}
+
+
+class Mt5Gateway:
+    """The MT5 Web API client: one per trading server and manager (sessions are shared)."""
+
+    def __init__(self, connection: Mt5Connection, *, session: Mt5Session | None = None) -> None:
+        self.connection = connection
+        self.session = session or session_for(connection)
+        self._zone = ZoneInfo(connection.time_zone)
+        self._groups: dict[str, base.Group] = {}
+
+    # --- session ------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        self.session.ping()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _call(
+        self, command: str, params: dict[str, Any] | None = None, body: Any = None, **kw: Any
+    ) -> Any:
+        return self.session.call(command, params, body, **kw)
+
+    # --- groups -------------------------------------------------------------------------
+
+    def group(self, name: str) -> base.Group:
+        try:
+            answer = self._call("group/get", {"group": name})
+        except base.PlatformNotFound:
+            raise base.PlatformGroupNotFound(
+                f"group {name!r} does not exist on the server", code=13, field="group"
+            ) from None
+        group = _group_from(answer)
+        self._groups[group.name] = group
+        return group
+
+    def groups(self) -> list[base.Group]:
+        total = int(self._call("group/total")["Total"])
+        found: list[base.Group] = []
+        for index in range(0, total, PAGE_SIZE):
+            answer = self._call("group/next", {"index": index, "count": PAGE_SIZE})
+            rows = answer if isinstance(answer, list) else [answer]
+            found += [_group_from(row) for row in rows]
+        self._groups.update({group.name: group for group in found})
+        return found
+
+    def _group_cached(self, name: str) -> base.Group:
+        return self._groups.get(name) or self.group(name)
+
+    # --- accounts -----------------------------------------------------------------------
+
+    def account_create(self, new: base.NewAccount) -> base.Account:
+        self.group(new.group)  # a clear "no such group" instead of MT5's ambiguous 8
+        rights = RIGHTS_NEW_ACCOUNT | (0 if new.trading_enabled else RIGHT_TRADE_DISABLED)
+        body: dict[str, Any] = {
+            "Login": new.login or 0,
+            "Group": new.group,
+            "Name": new.name,
+            "Leverage": new.leverage,
+            "Rights": rights,
+            "PassMain": new.password_main,
+            "PassInvestor": new.password_investor,
+            "FirstName": new.first_name,
+            "LastName": new.last_name,
+            "Email": new.email,
+            "Phone": new.phone,
+            "Country": new.country,
+            "City": new.city,
+            "Address": new.address,
+            "ZIPCode": new.zip_code,
+            "Comment": new.comment,
+            "Agent": new.agent_login or 0,
+        }
+        params = {"group": new.group, "name": new.name, "leverage": new.leverage}
+        try:
+            answer = self._call("user/add", params, body)
+        except base.PlatformPasswordRejected as exc:
+            raise base.PlatformPasswordRejected(
+                "the server rejected the password: 8 to 16 characters with lower case, upper "
+                "case, a digit and a symbol",
+                code=exc.code,
+                command=exc.command,
+                field="password_main",
+            ) from None
+        except base.PlatformAccountExists as exc:
+            raise base.PlatformAccountExists(
+                f"login {new.login} is taken", code=exc.code, command=exc.command, field="login"
+            ) from None
+        except base.PlatformInvalidRequest as exc:
+            raise base.PlatformInvalidRequest(
+                f"the server refused the account: {exc.message}",
+                code=exc.code,
+                command=exc.command,
+                field=exc.field or "leverage",
+            ) from None
+        return self._account_from(answer, None)
+
+    def account_get(self, login: int) -> base.Account:
+        user = self._call("user/get", {"login": login})
+        try:
+            state = self._call("user/account/get", {"login": login})
+        except base.PlatformNotFound:
+            # Trade state exists only after trading activity since the server's start.
+            state = None
+        return self._account_from(user, state)
+
+    def accounts_list(self, group_mask: str = "*") -> list[int]:
+        answer = self._call("user/logins", {"group": group_mask}) or []
+        return [int(login) for login in answer]
+
+    def account_update(self, login: int, changes: base.AccountChanges) -> base.Account:
+        if changes.is_empty():
+            return self.account_get(login)
+        if changes.group is not None:
+            self.group(changes.group)
+        body = {
+            _CHANGE_FIELDS[name]: value
+            for name, value in vars(changes).items()
+            if value is not None
+        }
+        answer = self._call("user/update", {"login": login}, body)
+        # The server silently ignores values it does not accept: say so instead.
+        for name, value in vars(changes).items():
+            if value is None:
+                continue
+            applied = str(answer.get(_CHANGE_FIELDS[name], ""))
+            if applied != str(value):
+                raise base.PlatformInvalidRequest(
+                    f"the server did not apply {name} = {value!r} (it kept {applied!r})",
+                    command="user/update",
+                    field=name,
+                )
+        return self._account_from(answer, None)
+
+    def account_delete(self, login: int) -> None:
+        self._call("user/delete", {"login": login})
+
+    def trading_set(self, login: int, *, enabled: bool) -> base.Account:
+        return self._rights_set(login, RIGHT_TRADE_DISABLED, on=not enabled)
+
+    def login_set(self, login: int, *, enabled: bool) -> base.Account:
+        return self._rights_set(login, RIGHT_ENABLED, on=enabled)
+
+    def _rights_set(self, login: int, flag: int, *, on: bool) -> base.Account:
+        user = self._call("user/get", {"login": login})
+        rights = int(user["Rights"])
+        wanted = rights | flag if on else rights & ~flag
+        if wanted != rights:
+            user = self._call("user/update", {"login": login}, {"Rights": wanted})
+            if int(user["Rights"]) != wanted:
+                raise base.PlatformInvalidRequest(
+                    "the server did not apply the rights change", command="user/update"
+                )
+        return self._account_from(user, None)
+
+    def password_change(self, login: int, kind: base.PasswordKind, password: str) -> None:
+        body = {"Login": login, "Type": str(kind), "Password": password}
+        try:
+            self._call("user/change_password", None, body)
+        except base.PlatformPasswordRejected as exc:
+            raise base.PlatformPasswordRejected(
+                "the server rejected the password", code=exc.code, field="password"
+            ) from None
+
+    def password_check(self, login: int, kind: base.PasswordKind, password: str) -> bool:
+        body = {"Login": login, "Type": str(kind), "Password": password}
+        try:
+            self._call("user/check_password", None, body)
+        except base.PlatformPasswordRejected:
+            return False
+        return True
+
+    def _account_from(self, user: dict[str, Any], state: dict[str, Any] | None) -> base.Account:
+        group = self._group_cached(str(user["Group"]))
+        digits = group.currency_digits
+        balance = base.minor_from_text(user.get("Balance", "0"), digits)
+        credit = base.minor_from_text(user.get("Credit", "0"), digits)
+        if state:
+            equity = base.minor_from_text(state["Equity"], digits)
+            margin = base.minor_from_text(state["Margin"], digits)
+            margin_free = base.minor_from_text(state["MarginFree"], digits)
+            level = _decimal(state.get("MarginLevel")) if margin else None
+        else:
+            equity, margin, margin_free, level = balance + credit, 0, balance + credit, None
+        rights = int(user.get("Rights", 0))
+        agent = int(user.get("Agent") or 0)
+        registered = int(user.get("Registration") or 0)
+        return base.Account(
+            login=int(user["Login"]),
+            group=group.name,
+            name=str(user.get("Name", "")),
+            leverage=int(user.get("Leverage", 0)),
+            currency=group.currency,
+            currency_digits=digits,
+            balance_minor=balance,
+            credit_minor=credit,
+            equity_minor=equity,
+            margin_minor=margin,
+            margin_free_minor=margin_free,
+            margin_level_percent=level,
+            enabled=bool(rights & RIGHT_ENABLED),
+            trading_enabled=not rights & RIGHT_TRADE_DISABLED,
+            email=str(user.get("Email", "")),
+            comment=str(user.get("Comment", "")),
+            agent_login=agent or None,
+            registered_at=self._from_server_seconds(registered) if registered else None,
+        )
+
+    # --- balance operations (exactly once, §1.1.9) --------------------------------------
+
+    def balance_operation(self, op: base.BalanceOperation) -> base.BalanceReceipt:
+        """Apply ``op`` once. On a lost answer, look for it before raising OutcomeUnknown."""
+        user = self._call("user/get", {"login": op.login})
+        digits = self._group_cached(str(user["Group"])).currency_digits
+        params = {
+            "login": op.login,
+            "type": int(op.kind),
+            "balance": base.text_from_minor(op.amount_minor, digits),
+            "comment": op.comment,
+            "check_margin": 1 if op.check_margin else 0,
+        }
+        sent_at = datetime.now(UTC)
+        try:
+            answer = self._call("trade/balance", params, write=True)
+        except base.PlatformUnavailable as exc:
+            if exc.code not in RELAYED_FAILURE_CODES:
+                raise  # refused before it reached the trade server: certainly not applied
+            found = self._find_quietly(op, sent_at)
+            if found is not None:
+                return found
+            raise base.PlatformOutcomeUnknown(
+                f"the access server lost the trade server's answer ({exc.message})",
+                reference=op.reference,
+                sent_at=sent_at,
+                code=exc.code,
+                command="trade/balance",
+            ) from None
+        except base.PlatformOutcomeUnknown:
+            found = self._find_quietly(op, sent_at)
+            if found is not None:
+                return found
+            raise base.PlatformOutcomeUnknown(
+                "the balance operation may or may not have been applied; it was not found "
+                "yet — look it up again before any resend",
+                reference=op.reference,
+                sent_at=sent_at,
+                command="trade/balance",
+            ) from None
+        ticket = answer.get("Ticket", answer.get("ticket")) if isinstance(answer, dict) else None
+        return base.BalanceReceipt(
+            ticket=int(ticket or 0),
+            login=op.login,
+            amount_minor=op.amount_minor,
+            kind=op.kind,
+            comment=op.comment,
+            applied_at=sent_at,
+        )
+
+    def _find_quietly(
+        self, op: base.BalanceOperation, sent_at: datetime
+    ) -> base.BalanceReceipt | None:
+        now = datetime.now(UTC)
+        try:
+            return self.balance_operation_find(
+                op, since=sent_at - LOOKUP_WINDOW, until=now + LOOKUP_WINDOW
+            )
+        except (base.PlatformUnavailable, base.PlatformOutcomeUnknown):
+            return None
+
+    def balance_operation_find(
+        self, op: base.BalanceOperation, *, since: datetime, until: datetime
+    ) -> base.BalanceReceipt | None:
+        """The deal ``op`` created, found by its reference, kind and amount; None if absent."""
+        matches = [
+            deal
+            for deal in self.deals(op.login, since=since, until=until)
+            if deal.action == int(op.kind)
+            and deal.comment.startswith(op.reference)
+            and deal.profit_minor == op.amount_minor
+        ]
+        if len(matches) > 1:
+            raise base.PlatformConflict(
+                f"{len(matches)} deals carry reference {op.reference}: the operation was "
+                "applied more than once",
+                command="deal/get_page",
+            )
+        if not matches:
+            return None
+        deal = matches[0]
+        return base.BalanceReceipt(
+            ticket=deal.ticket,
+            login=op.login,
+            amount_minor=op.amount_minor,
+            kind=op.kind,
+            comment=deal.comment,
+            applied_at=deal.time,
+            found_by_lookup=True,
+        )
+
+    # --- history and positions ----------------------------------------------------------
+
+    def deals(self, login: int, *, since: datetime, until: datetime) -> Iterator[base.Deal]:
+        """Every deal of ``login`` in [since, until], fetched in pages of 100."""
+        window = {
+            "login": login,
+            "from": self._to_server_seconds(since),
+            "to": self._to_server_seconds(until),
+        }
+        total = int(self._call("deal/get_total", window)["Total"])
+        for offset in range(0, total, PAGE_SIZE):
+            page = self._call("deal/get_page", {**window, "offset": offset, "total": PAGE_SIZE})
+            for row in page or []:
+                yield self._deal_from(row)
+            if len(page or []) < PAGE_SIZE:
+                return
+
+    def deal(self, ticket: int) -> base.Deal:
+        return self._deal_from(self._call("deal/get", {"ticket": ticket}))
+
+    def positions(self, login: int) -> list[base.Position]:
+        total = int(self._call("position/get_total", {"login": login})["Total"])
+        found: list[base.Position] = []
+        for offset in range(0, total, PAGE_SIZE):
+            page = self._call(
+                "position/get_page", {"login": login, "offset": offset, "total": PAGE_SIZE}
+            )
+            found += [self._position_from(row) for row in page or []]
+        return found
+
+    def _deal_from(self, row: dict[str, Any]) -> base.Deal:
+        digits = int(row.get("DigitsCurrency") or 2)
+        time_msc = int(row.get("TimeMsc") or int(row.get("Time") or 0) * 1000)
+        known = {
+            "Deal", "Login", "Action", "Entry", "Time", "TimeMsc", "Symbol", "Volume", "Price",
+            "Profit", "Commission", "Storage", "PositionID", "Order", "Comment", "Reason",
+            "DigitsCurrency", "ContractSize",
+        }  # fmt: skip
+        return base.Deal(
+            ticket=int(row["Deal"]),
+            login=int(row["Login"]),
+            action=int(row["Action"]),
+            entry=int(row.get("Entry") or 0),
+            time=self._from_server_msc(time_msc),
+            time_msc=time_msc,
+            symbol=str(row.get("Symbol", "")),
+            volume=int(row.get("Volume") or 0),
+            price=_decimal(row.get("Price")) or Decimal(0),
+            profit_minor=base.minor_from_text(row.get("Profit", "0"), digits),
+            commission_minor=base.minor_from_text(row.get("Commission", "0"), digits),
+            storage_minor=base.minor_from_text(row.get("Storage", "0"), digits),
+            position_id=int(row.get("PositionID") or 0),
+            order=int(row.get("Order") or 0),
+            comment=str(row.get("Comment", "")),
+            reason=int(row.get("Reason") or 0),
+            currency_digits=digits,
+            contract_size=_decimal(row.get("ContractSize")) or Decimal(0),
+            extra={k: str(v) for k, v in row.items() if k not in known},
+        )
+
+    def _position_from(self, row: dict[str, Any]) -> base.Position:
+        digits = int(row.get("DigitsCurrency") or 2)
+        created_msc = int(row.get("TimeCreateMsc") or int(row.get("TimeCreate") or 0) * 1000)
+        return base.Position(
+            ticket=int(row["Position"]),
+            login=int(row["Login"]),
+            symbol=str(row["Symbol"]),
+            action=int(row["Action"]),
+            volume=int(row.get("Volume") or 0),
+            price_open=_decimal(row.get("PriceOpen")) or Decimal(0),
+            price_current=_decimal(row.get("PriceCurrent")) or Decimal(0),
+            profit_minor=base.minor_from_text(row.get("Profit", "0"), digits),
+            storage_minor=base.minor_from_text(row.get("Storage", "0"), digits),
+            opened_at=self._from_server_msc(created_msc),
+        )
+
+    # --- the server's clock -------------------------------------------------------------
+
+    def _to_server_seconds(self, moment: datetime) -> int:
+        wall = moment.astimezone(self._zone).replace(tzinfo=None)
+        return calendar.timegm(wall.timetuple())
+
+    def _from_server_msc(self, msc: int) -> datetime:
+        wall = datetime(1970, 1, 1) + timedelta(milliseconds=msc)
+        return wall.replace(tzinfo=self._zone).astimezone(UTC)
+
+    def _from_server_seconds(self, seconds: int) -> datetime:
+        return self._from_server_msc(seconds * 1000)
+
+
+def _group_from(row: dict[str, Any]) -> base.Group:
+    return base.Group(
+        name=str(row["Group"]),
+        currency=str(row.get("Currency", "")),
+        currency_digits=int(row.get("CurrencyDigits") or 2),
+        margin_call_percent=_decimal(row.get("MarginCall")) or Decimal(0),
+        stop_out_percent=_decimal(row.get("MarginStopOut")) or Decimal(0),
+        password_min_length=int(row.get("AuthPasswordMin") or 8),
+        company=str(row.get("Company", "")),
+    )
+
+
+def _decimal(value: object) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+__all__ = ["Mt5Connection", "Mt5Gateway", "retcodes"]
