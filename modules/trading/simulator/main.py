@@ -59,7 +59,13 @@ def parser() -> argparse.ArgumentParser:
         "--activity-interval-s", type=float, default=0.0, help="0: no background trading"
     )
     p.add_argument("--activity-deals", type=int, default=5, help="deals per activity tick")
-    for name in ("latency-ms", "too-frequent", "auth-failures", "commit-then-drop"):
+    for name in (
+        "latency-ms",
+        "too-frequent",
+        "auth-failures",
+        "commit-then-drop",
+        "drop-before-commit",
+    ):
         p.add_argument(f"--{name}", type=int, default=0, help="fault switch (see docs)")
     p.add_argument("--verbose", action="store_true")
     return p
@@ -143,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         too_frequent=args.too_frequent,
         auth_failures=args.auth_failures,
         commit_then_drop=args.commit_then_drop,
+        drop_before_commit=args.drop_before_commit,
     )
     options = Options(
         idle_timeout_s=args.idle_timeout_s,

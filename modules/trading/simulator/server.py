@@ -15,6 +15,7 @@ import logging
 import socket
 import threading
 import time
+from collections import deque
 from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -42,6 +43,8 @@ class Faults:
     auth_failures: int = 0  # the next N handshakes fail
     commit_then_drop: int = 0  # the next N balance operations apply, then drop the connection
     drop_after_auth: int = 0  # the next N handshakes succeed, then the connection is dropped
+    drop_before_commit: int = 0  # the next N balance operations are dropped unapplied
+    impostor: int = 0  # the next N handshakes answer a wrong cli_rand_answer
 
 
 @dataclass
@@ -78,6 +81,12 @@ class SimServer(ThreadingHTTPServer):
         self.handlers_lock = threading.Lock()
         self.authentications = 0
         self.stopping = threading.Event()
+        # Recent request lines and handshakes, for conformance checks (nothing secret in them:
+        # passwords travel in bodies, and a handshake exchanges only challenges and answers).
+        self.request_log: deque[tuple[int, str]] = deque(maxlen=1000)
+        self.request_count = 0
+        self.handshake_log: deque[dict[str, str]] = deque(maxlen=50)
+        self.next_srv_rand: bytes | None = None
 
     def fault_take(self, name: str) -> bool:
         """Consume one occurrence of a counted fault; True if it applies to this request."""
@@ -145,6 +154,12 @@ class SimHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         parts = urlsplit(self.path)
+        if parts.path.startswith("/api/"):
+            with self.server.faults_lock:
+                self.server.request_count += 1
+                self.server.request_log.append(
+                    (self.server.request_count, f"{self.command} {self.path}")
+                )
         params = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         try:
             body = self._body()
@@ -202,6 +217,10 @@ class SimHandler(BaseHTTPRequestHandler):
     def _command(self, command: str, params: dict[str, str], body: Any) -> None:
         manager = self.session.manager
         assert manager is not None
+        if command == "trade/balance" and self.server.fault_take("drop_before_commit"):
+            logger.info("drop-before-commit: dropping a balance operation unapplied")
+            self.drop()
+            return
         request = commands.Request(self.server.state, manager, params, body)
         try:
             with self.server.state.lock:
@@ -243,7 +262,8 @@ class SimHandler(BaseHTTPRequestHandler):
             self._retcode(1012)
             return
         self.session.pending = manager
-        self.session.srv_rand = auth.rand_new()
+        self.session.srv_rand = self.server.next_srv_rand or auth.rand_new()
+        self.server.next_srv_rand = None
         self.session.deadline = time.monotonic() + HANDSHAKE_DEADLINE_S
         self._reply(
             {
@@ -273,12 +293,23 @@ class SimHandler(BaseHTTPRequestHandler):
             return
         self.session.manager = manager
         self.server.authentications += 1
+        cli_rand_answer = auth.rand_answer(manager.password, cli_rand)
+        if self.server.fault_take("impostor"):
+            cli_rand_answer = auth.rand_answer(manager.password + "?", cli_rand)
+        self.server.handshake_log.append(
+            {
+                "srv_rand": session.srv_rand.hex(),
+                "srv_rand_answer": params.get("srv_rand_answer", ""),
+                "cli_rand": cli_rand.hex(),
+                "cli_rand_answer": cli_rand_answer,
+            }
+        )
         self._reply(
             {
                 "retcode": rc.retcode_text(rc.OK),
                 "version_access": VERSION_ACCESS,
                 "version_trade": VERSION_ACCESS,
-                "cli_rand_answer": auth.rand_answer(manager.password, cli_rand),
+                "cli_rand_answer": cli_rand_answer,
             }
         )
         if self.server.fault_take("drop_after_auth"):
@@ -321,6 +352,21 @@ class SimHandler(BaseHTTPRequestHandler):
             self.server.state, deals=int(body.get("deals", 10)), login=login
         )
         return {"deals": created}
+
+    def _control_requests(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The request lines after number ``since`` (the last 1 000 are kept)."""
+        since = int(body.get("since", 0))
+        with self.server.faults_lock:
+            lines = [line for number, line in self.server.request_log if number > since]
+            return {"total": self.server.request_count, "requests": lines}
+
+    def _control_handshakes(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {"handshakes": list(self.server.handshake_log)}
+
+    def _control_next_srv_rand(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Fix the next handshake's challenge (to replay the official test vectors)."""
+        self.server.next_srv_rand = auth.rand_parse(str(body["srv_rand"]))
+        return {"srv_rand": self.server.next_srv_rand.hex()}
 
     def _control_stats(self, body: dict[str, Any]) -> dict[str, Any]:
         state = self.server.state

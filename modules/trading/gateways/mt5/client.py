@@ -78,7 +78,7 @@ class Mt5Gateway:
             answer = self._call("group/get", {"group": name})
         except base.PlatformNotFound:
             raise base.PlatformGroupNotFound(
-                f"group {name!r} does not exist on the server", code=13, field="group"
+                f"group '{name}' does not exist on the server", code=13, field="group"
             ) from None
         group = _group_from(answer)
         self._groups[group.name] = group
