@@ -40,6 +40,7 @@ class Faults:
 
     latency_ms: int = 0  # added before every /api/ answer
     too_frequent: int = 0  # the next N commands answer "12 Too frequent"
+    too_frequent_balance: int = 0  # the next N balance operations answer "12 Too frequent"
     auth_failures: int = 0  # the next N handshakes fail
     commit_then_drop: int = 0  # the next N balance operations apply, then drop the connection
     drop_after_auth: int = 0  # the next N handshakes succeed, then the connection is dropped
@@ -209,7 +210,9 @@ class SimHandler(BaseHTTPRequestHandler):
             self._retcode(rc.OK)
         elif command not in commands.COMMANDS:
             self._retcode(rc.ERR_PARAMS, status=404)
-        elif self.server.fault_take("too_frequent"):
+        elif self.server.fault_take("too_frequent") or (
+            command == "trade/balance" and self.server.fault_take("too_frequent_balance")
+        ):
             self._retcode(rc.ERR_FREQUENT)
         else:
             self._command(command, params, body)

@@ -216,6 +216,7 @@ class SimState:
         group = self.groups[user["Group"]]
         profit = storage = margin = Decimal(0)
         for position in self._positions_of(login):
+            self._position_mark(position)
             profit += position["Profit"]
             storage += position["Storage"]
             margin += self._margin(position, user, group)
@@ -265,7 +266,7 @@ class SimState:
         user[target] += amount
         self.traded.add(login)
         return self._deal_add(
-            login=login, action=kind, entry=0, profit=amount, comment=comment[:COMMENT_MAX_CHARS]
+            login=login, action=kind, entry=0, Profit=amount, Comment=comment[:COMMENT_MAX_CHARS]
         )
 
     def _withdrawal_check(
