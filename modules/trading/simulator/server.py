@@ -39,6 +39,7 @@ class Faults:
     """Switches for the failures a client must survive (settable at start or at run time)."""
 
     latency_ms: int = 0  # added before every /api/ answer
+    balance_latency_ms: int = 0  # added before applying a balance operation (a slow trade server)
     too_frequent: int = 0  # the next N commands answer "12 Too frequent"
     too_frequent_balance: int = 0  # the next N balance operations answer "12 Too frequent"
     auth_failures: int = 0  # the next N handshakes fail
@@ -182,11 +183,14 @@ class SimHandler(BaseHTTPRequestHandler):
 
     def _reply(self, payload: dict[str, Any], *, status: int = 200) -> None:
         data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:  # the client went away (gave up waiting): nothing to answer to
+            self.close_connection = True
 
     def _retcode(self, code: int, text: str = "", *, status: int = 200) -> None:
         self._reply({"retcode": f"{code} {text}" if text else rc.retcode_text(code)}, status=status)
@@ -220,6 +224,8 @@ class SimHandler(BaseHTTPRequestHandler):
     def _command(self, command: str, params: dict[str, str], body: Any) -> None:
         manager = self.session.manager
         assert manager is not None
+        if command == "trade/balance" and self.server.faults.balance_latency_ms:
+            time.sleep(self.server.faults.balance_latency_ms / 1000)
         if command == "trade/balance" and self.server.fault_take("drop_before_commit"):
             logger.info("drop-before-commit: dropping a balance operation unapplied")
             self.drop()

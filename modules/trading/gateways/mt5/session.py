@@ -32,7 +32,6 @@ from brokerdesk.modules.trading.gateways.mt5 import auth, retcodes
 logger = logging.getLogger(__name__)
 
 PROTOCOL_VERSION = 4330  # any build ≥ 484; the server prints it in its access log
-RETRYABLE_READ_CODES = {7, 9, 10, 11, 12, 15}
 
 
 @dataclass(frozen=True)
@@ -283,7 +282,7 @@ class Mt5Session:
                             f"the server did not answer: {exc}", command=command
                         ) from None
                 except base.PlatformError as exc:
-                    if write or exc.code not in RETRYABLE_READ_CODES:
+                    if write or not exc.retryable:
                         raise
                     if attempts >= self.connection.read_attempts:
                         raise
