@@ -40,6 +40,13 @@ def parser() -> argparse.ArgumentParser:
         description="A MetaTrader 5 Web API server simulator (handshake, accounts, groups, "
         "deals, positions, balance operations) with fault switches.",
     )
+    p.add_argument(
+        "--protocol",
+        choices=["mt5", "mt4-bridge"],
+        default="mt5",
+        help="mt5: the MT5 Web API; mt4-bridge: the MT4 manager bridge (docs/mt4-bridge.md)",
+    )
+    p.add_argument("--bridge-token", default="sandbox-bridge-token", help="MT4 bridge bearer")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=18443, help="0 picks a free port")
     p.add_argument("--config", type=Path, help="JSON file: managers, groups, accounts")
@@ -155,8 +162,16 @@ def main(argv: list[str] | None = None) -> int:
         idle_timeout_s=args.idle_timeout_s,
         auth_failure_code=args.auth_failure_code,
         control_token=args.control_token,
+        bridge_token=args.bridge_token,
     )
-    server = SimServer((args.host, args.port), state, options=options, faults=faults)
+    handler = None
+    if args.protocol == "mt4-bridge":
+        from brokerdesk.modules.trading.simulator.mt4_bridge import Mt4BridgeHandler
+
+        handler = Mt4BridgeHandler
+    server = SimServer(
+        (args.host, args.port), state, options=options, faults=faults, handler=handler
+    )
     host, port = server.server_address[:2]
     if args.activity_interval_s > 0:
         threading.Thread(
@@ -166,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         ).start()
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     # The first line on stdout is the address: callers that passed --port 0 read it.
-    print(f"mt5-sim listening on http://{host}:{port}", flush=True)
+    print(f"mt5-sim ({args.protocol}) listening on http://{host}:{port}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

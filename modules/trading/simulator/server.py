@@ -55,6 +55,7 @@ class Options:
     auth_failure_code: int = rc.USR_INVALID_PASSWORD
     unauthenticated_status: int = 403
     control_token: str = ""
+    bridge_token: str = "sandbox-bridge-token"  # the MT4 bridge's bearer token
 
 
 class _Session:
@@ -72,9 +73,15 @@ class SimServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(
-        self, address: tuple[str, int], state: SimState, *, options: Options, faults: Faults
+        self,
+        address: tuple[str, int],
+        state: SimState,
+        *,
+        options: Options,
+        faults: Faults,
+        handler: type[BaseHTTPRequestHandler] | None = None,
     ) -> None:
-        super().__init__(address, SimHandler)
+        super().__init__(address, handler or SimHandler)
         self.state = state
         self.options = options
         self.faults = faults

@@ -123,7 +123,8 @@ class Mt5Gateway:
         }
         params = {"group": new.group, "name": new.name, "leverage": new.leverage}
         try:
-            answer = self._call("user/add", params, body)
+            # Not idempotent (the server may allocate a login): a lost answer is never resent.
+            answer = self._call("user/add", params, body, write=True)
         except base.PlatformPasswordRejected as exc:
             raise base.PlatformPasswordRejected(
                 "the server rejected the password: 8 to 16 characters with lower case, upper "

@@ -1,0 +1,453 @@
+"""`PlatformGateway` for MT4 through a manager bridge over REST (docs/mt4-bridge.md).
+
+MT4's Manager API is a Windows library; a broker runs a bridge next to its MT4 server that
+exposes the contract in docs/mt4-bridge.md. MT4 keeps orders, not deals: each history record
+becomes deals here, with tickets derived from the order number N — ``2N`` for the opening and
+``2N + 1`` for the closing (a balance or credit record only closes: ``2N + 1``) — so deal
+tickets stay unique per server and an import keyed by ticket stays idempotent.
+"""
+
+from __future__ import annotations
+
+import calendar
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from brokerdesk.modules.trading.gateways import base
+
+PAGE_SIZE = 100
+OP_BUY, OP_SELL, OP_BALANCE, OP_CREDIT = 0, 1, 6, 7
+VOLUME_MT4_TO_MT5 = 100  # MT4 counts 1/100 lot, the interface 1/10 000 lot
+LOOKUP_WINDOW = timedelta(seconds=60)
+
+# The contract's error reasons and the errors they raise.
+REASONS: dict[str, type[base.PlatformError]] = {
+    "invalid": base.PlatformInvalidRequest,
+    "group_not_found": base.PlatformGroupNotFound,
+    "exists": base.PlatformAccountExists,
+    "password_rejected": base.PlatformPasswordRejected,
+    "no_money": base.PlatformNoMoney,
+    "limit_exceeded": base.PlatformLimitExceeded,
+    "not_found": base.PlatformNotFound,
+    "forbidden": base.PlatformPermissionDenied,
+    "unauthorized": base.PlatformAuthError,
+    "too_frequent": base.PlatformTooFrequent,
+    "conflict": base.PlatformConflict,
+    "unavailable": base.PlatformUnavailable,
+}
+
+
+@dataclass(frozen=True)
+class Mt4BridgeConnection:
+    """How to reach a broker's MT4 bridge (plain values, no models)."""
+
+    base_url: str  # e.g. https://mt4-bridge.broker.example
+    token: str = field(repr=False)
+    time_zone: str = "UTC"
+    verify_tls: bool | str = True
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 30.0
+    read_attempts: int = 3
+    backoff_s: float = 0.2
+
+
+class Mt4BridgeGateway:
+    """The MT4 bridge client: stateless bearer-token requests over a small connection pool."""
+
+    def __init__(self, connection: Mt4BridgeConnection) -> None:
+        self.connection = connection
+        self._zone = ZoneInfo(connection.time_zone)
+        self._http = requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=0)
+        self._http.mount("http://", adapter)
+        self._http.mount("https://", adapter)
+        self._http.verify = connection.verify_tls
+        self._http.headers["Authorization"] = f"Bearer {connection.token}"
+
+    # --- transport ------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        write: bool = False,
+    ) -> Any:
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                return self._request_once(method, path, params, body)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if write and not _unsent(exc):
+                    raise base.PlatformOutcomeUnknown(
+                        f"no answer from the bridge: {exc}", command=f"{method} {path}"
+                    ) from None
+                error: base.PlatformError = base.PlatformUnavailable(
+                    f"the bridge did not answer: {exc}", command=f"{method} {path}"
+                )
+            except base.PlatformError as exc:
+                if not exc.retryable:
+                    raise
+                error = exc
+            if write or attempts >= self.connection.read_attempts:
+                raise error
+            time.sleep(self.connection.backoff_s * attempts)
+
+    def _request_once(self, method: str, path: str, params: Any, body: Any) -> Any:
+        response = self._http.request(
+            method,
+            self.connection.base_url.rstrip("/") + path,
+            params=params,
+            json=body,
+            timeout=(self.connection.connect_timeout_s, self.connection.read_timeout_s),
+            allow_redirects=False,
+        )
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = {}
+        if 200 <= response.status_code < 300:
+            return payload
+        error = payload.get("error", {}) if isinstance(payload, dict) else {}
+        reason = str(error.get("reason", "unavailable" if response.status_code >= 500 else ""))
+        cls = REASONS.get(reason, base.PlatformError)
+        message = str(error.get("message") or f"HTTP {response.status_code}")
+        command = f"{method} {path}"
+        if issubclass(cls, base.PlatformInvalidRequest):
+            raise cls(
+                message, code=error.get("code"), command=command, field=error.get("field", "")
+            )
+        raise cls(message, code=error.get("code"), command=command)
+
+    # --- the interface --------------------------------------------------------------------
+
+    def ping(self) -> None:
+        if not self._request("GET", "/v1/ping").get("connected"):
+            raise base.PlatformUnavailable("the bridge is not connected to MT4", command="ping")
+
+    def close(self) -> None:
+        self._http.close()
+
+    def groups(self) -> list[base.Group]:
+        return [_group_from(row) for row in self._request("GET", "/v1/groups")["groups"]]
+
+    def group(self, name: str) -> base.Group:
+        try:
+            return _group_from(self._request("GET", f"/v1/groups/{quote(name, safe='')}"))
+        except base.PlatformNotFound:
+            raise base.PlatformGroupNotFound(
+                f"group '{name}' does not exist on the server", field="group"
+            ) from None
+
+    def account_create(self, new: base.NewAccount) -> base.Account:
+        body = {
+            "login": new.login or 0,
+            "group": new.group,
+            "name": new.name,
+            "leverage": new.leverage,
+            "password": new.password_main,
+            "investor_password": new.password_investor,
+            "email": new.email,
+            "phone": new.phone,
+            "country": new.country,
+            "city": new.city,
+            "address": new.address,
+            "zipcode": new.zip_code,
+            "comment": new.comment,
+            "agent_account": new.agent_login or 0,
+            "enable": True,
+            "enable_read_only": not new.trading_enabled,
+        }
+        try:
+            return self._account_from(self._request("POST", "/v1/accounts", body=body, write=True))
+        except base.PlatformPasswordRejected as exc:
+            raise base.PlatformPasswordRejected(
+                "the server rejected the password", code=exc.code, field="password_main"
+            ) from None
+
+    def account_get(self, login: int) -> base.Account:
+        return self._account_from(self._request("GET", f"/v1/accounts/{login}"))
+
+    def accounts_list(self, group_mask: str = "*") -> list[int]:
+        answer = self._request("GET", "/v1/accounts", params={"group": group_mask})
+        return [int(login) for login in answer["logins"]]
+
+    def account_update(self, login: int, changes: base.AccountChanges) -> base.Account:
+        names = {"agent_login": "agent_account"}
+        body = {names.get(k, k): v for k, v in vars(changes).items() if v is not None}
+        if not body:
+            return self.account_get(login)
+        return self._account_from(self._request("PATCH", f"/v1/accounts/{login}", body=body))
+
+    def account_delete(self, login: int) -> None:
+        self._request("DELETE", f"/v1/accounts/{login}")
+
+    def trading_set(self, login: int, *, enabled: bool) -> base.Account:
+        body = {"enable_read_only": not enabled}
+        return self._account_from(self._request("PATCH", f"/v1/accounts/{login}", body=body))
+
+    def login_set(self, login: int, *, enabled: bool) -> base.Account:
+        body = {"enable": enabled}
+        return self._account_from(self._request("PATCH", f"/v1/accounts/{login}", body=body))
+
+    def password_change(self, login: int, kind: base.PasswordKind, password: str) -> None:
+        body = {"password": password, "investor": kind == base.PasswordKind.INVESTOR}
+        self._request("POST", f"/v1/accounts/{login}/password", body=body)
+
+    def password_check(self, login: int, kind: base.PasswordKind, password: str) -> bool:
+        body = {"password": password, "investor": kind == base.PasswordKind.INVESTOR}
+        return bool(
+            self._request("POST", f"/v1/accounts/{login}/password/check", body=body)["valid"]
+        )
+
+    def balance_operation(self, op: base.BalanceOperation) -> base.BalanceReceipt:
+        """Apply ``op`` once; on a lost answer, look for it before raising OutcomeUnknown."""
+        digits = int(self._request("GET", f"/v1/accounts/{op.login}")["digits"])
+        body = {
+            "login": op.login,
+            "cmd": _cmd_for(op.kind),
+            "amount": base.text_from_minor(op.amount_minor, digits),
+            "comment": op.comment,
+            "check_margin": op.check_margin,
+        }
+        sent_at = datetime.now(UTC)
+        try:
+            answer = self._request("POST", "/v1/balance-operations", body=body, write=True)
+        except base.PlatformOutcomeUnknown:
+            try:
+                found = self.balance_operation_find(
+                    op, since=sent_at - LOOKUP_WINDOW, until=datetime.now(UTC) + LOOKUP_WINDOW
+                )
+            except base.PlatformUnavailable:
+                found = None
+            if found is not None:
+                return found
+            raise base.PlatformOutcomeUnknown(
+                "the balance operation may or may not have been applied; it was not found yet",
+                reference=op.reference,
+                sent_at=sent_at,
+                command="POST /v1/balance-operations",
+            ) from None
+        return base.BalanceReceipt(
+            ticket=_close_ticket(int(answer["order"])),
+            login=op.login,
+            amount_minor=op.amount_minor,
+            kind=op.kind,
+            comment=op.comment,
+            applied_at=sent_at,
+        )
+
+    def balance_operation_find(
+        self, op: base.BalanceOperation, *, since: datetime, until: datetime
+    ) -> base.BalanceReceipt | None:
+        action = (
+            base.DealAction.CREDIT if _cmd_for(op.kind) == OP_CREDIT else base.DealAction.BALANCE
+        )
+        matches = [
+            deal
+            for deal in self.deals(op.login, since=since, until=until)
+            if deal.action == action
+            and deal.comment.startswith(op.reference)
+            and deal.profit_minor == op.amount_minor
+        ]
+        if len(matches) > 1:
+            raise base.PlatformConflict(
+                f"{len(matches)} records carry reference {op.reference}: applied more than once"
+            )
+        if not matches:
+            return None
+        return base.BalanceReceipt(
+            ticket=matches[0].ticket,
+            login=op.login,
+            amount_minor=op.amount_minor,
+            kind=op.kind,
+            comment=matches[0].comment,
+            applied_at=matches[0].time,
+            found_by_lookup=True,
+        )
+
+    def deals(self, login: int, *, since: datetime, until: datetime) -> Iterator[base.Deal]:
+        """Deals of the records closed in [since, until], fetched in pages of 100."""
+        window = {"from": self._to_server_seconds(since), "to": self._to_server_seconds(until)}
+        digits = self._digits(login)
+        offset = 0
+        while True:
+            page = self._request(
+                "GET",
+                f"/v1/accounts/{login}/history",
+                params={**window, "offset": offset, "limit": PAGE_SIZE},
+            )
+            for record in page["trades"]:
+                yield from self._deals_from(record, digits)
+            offset += len(page["trades"])
+            if not page["trades"] or offset >= int(page["total"]):
+                return
+
+    def deal(self, ticket: int) -> base.Deal:
+        record = self._request("GET", f"/v1/trades/{ticket // 2}")
+        for deal in self._deals_from(record, self._digits(int(record["login"]))):
+            if deal.ticket == ticket:
+                return deal
+        raise base.PlatformNotFound(f"no deal {ticket}", command="GET /v1/trades")
+
+    def positions(self, login: int) -> list[base.Position]:
+        found: list[base.Position] = []
+        digits = self._digits(login)
+        offset = 0
+        while True:
+            page = self._request(
+                "GET",
+                f"/v1/accounts/{login}/open-trades",
+                params={"offset": offset, "limit": PAGE_SIZE},
+            )
+            found += [self._position_from(record, digits) for record in page["trades"]]
+            offset += len(page["trades"])
+            if not page["trades"] or offset >= int(page["total"]):
+                return found
+
+    # --- records ------------------------------------------------------------------------
+
+    def _account_from(self, row: dict[str, Any]) -> base.Account:
+        digits = int(row["digits"])
+        margin = base.minor_from_text(row.get("margin", "0"), digits)
+        equity = base.minor_from_text(row.get("equity", "0"), digits)
+        return base.Account(
+            login=int(row["login"]),
+            group=str(row["group"]),
+            name=str(row.get("name", "")),
+            leverage=int(row["leverage"]),
+            currency=str(row["currency"]),
+            currency_digits=digits,
+            balance_minor=base.minor_from_text(row.get("balance", "0"), digits),
+            credit_minor=base.minor_from_text(row.get("credit", "0"), digits),
+            equity_minor=equity,
+            margin_minor=margin,
+            margin_free_minor=base.minor_from_text(row.get("margin_free", "0"), digits),
+            margin_level_percent=(Decimal(equity) / Decimal(margin) * 100).quantize(Decimal("0.01"))
+            if margin
+            else None,
+            enabled=bool(row.get("enable", True)),
+            trading_enabled=not row.get("enable_read_only", False),
+            email=str(row.get("email", "")),
+            comment=str(row.get("comment", "")),
+            agent_login=int(row.get("agent_account") or 0) or None,
+            registered_at=self._from_server_seconds(int(row["regdate"]))
+            if row.get("regdate")
+            else None,
+        )
+
+    def _digits(self, login: int) -> int:
+        return int(self._request("GET", f"/v1/accounts/{login}")["digits"])
+
+    def _deals_from(self, record: dict[str, Any], digits: int) -> list[base.Deal]:
+        order, cmd = int(record["order"]), int(record["cmd"])
+        login, comment = int(record["login"]), str(record.get("comment", ""))
+        closed_at = self._from_server_seconds(int(record["close_time"]))
+        if cmd in (OP_BALANCE, OP_CREDIT):
+            action = base.DealAction.BALANCE if cmd == OP_BALANCE else base.DealAction.CREDIT
+            return [
+                base.Deal(
+                    ticket=_close_ticket(order),
+                    login=login,
+                    action=int(action),
+                    entry=int(base.DealEntry.IN),
+                    time=closed_at,
+                    time_msc=int(record["close_time"]) * 1000,
+                    profit_minor=base.minor_from_text(record["profit"], digits),
+                    order=order,
+                    comment=comment,
+                )
+            ]
+        volume = int(record["volume"]) * VOLUME_MT4_TO_MT5
+        common = {"login": login, "symbol": str(record["symbol"]), "volume": volume}
+        opening = base.Deal(
+            ticket=2 * order,
+            action=cmd,
+            entry=int(base.DealEntry.IN),
+            time=self._from_server_seconds(int(record["open_time"])),
+            time_msc=int(record["open_time"]) * 1000,
+            price=Decimal(str(record["open_price"])),
+            position_id=order,
+            order=order,
+            comment=comment,
+            **common,
+        )
+        closing = base.Deal(
+            ticket=_close_ticket(order),
+            action=OP_SELL if cmd == OP_BUY else OP_BUY,
+            entry=int(base.DealEntry.OUT),
+            time=closed_at,
+            time_msc=int(record["close_time"]) * 1000,
+            price=Decimal(str(record["close_price"])),
+            profit_minor=base.minor_from_text(record["profit"], digits),
+            commission_minor=base.minor_from_text(record.get("commission", "0"), digits),
+            storage_minor=base.minor_from_text(record.get("storage", "0"), digits),
+            position_id=order,
+            order=order,
+            comment=comment,
+            **common,
+        )
+        return [opening, closing]
+
+    def _position_from(self, record: dict[str, Any], digits: int) -> base.Position:
+        return base.Position(
+            ticket=int(record["order"]),
+            login=int(record["login"]),
+            symbol=str(record["symbol"]),
+            action=int(record["cmd"]),
+            volume=int(record["volume"]) * VOLUME_MT4_TO_MT5,
+            price_open=Decimal(str(record["open_price"])),
+            price_current=Decimal(str(record["close_price"])),
+            profit_minor=base.minor_from_text(record["profit"], digits),
+            storage_minor=base.minor_from_text(record.get("storage", "0"), digits),
+            opened_at=self._from_server_seconds(int(record["open_time"])),
+        )
+
+    def _to_server_seconds(self, moment: datetime) -> int:
+        return calendar.timegm(moment.astimezone(self._zone).replace(tzinfo=None).timetuple())
+
+    def _from_server_seconds(self, seconds: int) -> datetime:
+        wall = datetime(1970, 1, 1) + timedelta(seconds=seconds)
+        return wall.replace(tzinfo=self._zone).astimezone(UTC)
+
+
+def _cmd_for(kind: base.BalanceKind) -> int:
+    """MT4 has two money commands: credit and bonus are OP_CREDIT, the rest OP_BALANCE."""
+    return OP_CREDIT if kind in (base.BalanceKind.CREDIT, base.BalanceKind.BONUS) else OP_BALANCE
+
+
+def _close_ticket(order: int) -> int:
+    return 2 * order + 1
+
+
+def _unsent(exc: Exception) -> bool:
+    """True when the request certainly never left (the connection could not be opened)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+
+
+def _group_from(row: dict[str, Any]) -> base.Group:
+    return base.Group(
+        name=str(row["name"]),
+        currency=str(row["currency"]),
+        currency_digits=int(row.get("digits", 2)),
+        margin_call_percent=Decimal(str(row.get("margin_call", 0))),
+        stop_out_percent=Decimal(str(row.get("margin_stopout", 0))),
+        password_min_length=int(row.get("password_min", 5)),
+        company=str(row.get("company", "")),
+    )
