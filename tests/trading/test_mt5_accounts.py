@@ -69,6 +69,17 @@ def test_a_password_the_server_rejects_is_a_clear_error_and_nothing_is_created(
     assert mt5_sim.stats()["accounts"] == accounts_before
 
 
+def test_an_account_without_a_name_is_refused_before_anything_is_sent(mt5_sim, gateway):
+    gateway.ping()
+    before = mt5_sim.requests_count()
+
+    with pytest.raises(base.PlatformInvalidRequest) as caught:
+        gateway.account_create(new_account(name="  "))
+
+    assert caught.value.field == "name"
+    assert mt5_sim.requests_since(before) == []
+
+
 @pytest.mark.parametrize("leverage", [0, 501])
 def test_a_leverage_outside_the_servers_range_is_refused(mt5_sim, gateway, leverage):
     accounts_before = mt5_sim.stats()["accounts"]

@@ -100,6 +100,8 @@ class Mt5Gateway:
     # --- accounts -----------------------------------------------------------------------
 
     def account_create(self, new: base.NewAccount) -> base.Account:
+        if not new.name.strip():
+            raise base.PlatformInvalidRequest("an account needs a name", field="name")
         self.group(new.group)  # a clear "no such group" instead of MT5's ambiguous 8
         rights = RIGHTS_NEW_ACCOUNT | (0 if new.trading_enabled else RIGHT_TRADE_DISABLED)
         body: dict[str, Any] = {
@@ -137,12 +139,17 @@ class Mt5Gateway:
             raise base.PlatformAccountExists(
                 f"login {new.login} is taken", code=exc.code, command=exc.command, field="login"
             ) from None
+        except base.PlatformLimitExceeded:
+            raise
         except base.PlatformInvalidRequest as exc:
+            if exc.code != retcodes.ERR_PARAMS:
+                raise
+            # MT5 says only "invalid parameters"; name and group were checked, so: the leverage.
             raise base.PlatformInvalidRequest(
-                f"the server refused the account: {exc.message}",
+                f"the server refused the account's values ({exc.message}): leverage is 1 to 500",
                 code=exc.code,
                 command=exc.command,
-                field=exc.field or "leverage",
+                field="leverage",
             ) from None
         return self._account_from(answer, None)
 
