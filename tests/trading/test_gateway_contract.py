@@ -17,7 +17,7 @@ from brokerdesk.modules.trading.gateways.exactly_once import (
     balance_operation_settle,
 )
 from brokerdesk.modules.trading.gateways.factory import gateway_build
-from brokerdesk.modules.trading.gateways.mt4_bridge import Mt4BridgeConnection, Mt4BridgeGateway
+from brokerdesk.modules.trading.gateways.mt4.client import Mt4BridgeConnection, Mt4BridgeGateway
 from support.mt5_simulator import (
     MANAGER_LOGIN,
     MANAGER_PASSWORD,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from brokerdesk.modules.trading.gateways import base
-from brokerdesk.modules.trading.gateways.mt4_bridge import Mt4BridgeConnection, Mt4BridgeGateway
+from brokerdesk.modules.trading.gateways.mt4.client import Mt4BridgeConnection, Mt4BridgeGateway
 from brokerdesk.modules.trading.gateways.mt5.client import Mt5Gateway
 from brokerdesk.modules.trading.gateways.mt5.session import Mt5Connection
 

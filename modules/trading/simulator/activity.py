@@ -9,11 +9,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from brokerdesk.modules.trading.simulator.market import SYMBOLS
-from brokerdesk.modules.trading.simulator.state import (
-    RIGHT_ENABLED,
-    RIGHT_TRADE_DISABLED,
-    SimState,
-)
+from brokerdesk.modules.trading.simulator.records import RIGHT_ENABLED, RIGHT_TRADE_DISABLED
+from brokerdesk.modules.trading.simulator.state import SimState
 
 VOLUMES = [100, 200, 300, 500, 1000, 2000, 5000, 10_000]  # 0.01 to 1 lot
 REASONS = [0, 0, 0, 1, 16, 17]  # mostly the desktop terminal; some experts, mobile, web

@@ -13,14 +13,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from brokerdesk.modules.trading.gateways.mt5 import retcodes as rc
-from brokerdesk.modules.trading.simulator.state import (
-    PERSONAL_FIELDS,
-    Manager,
-    SimError,
-    SimGroup,
-    SimState,
-    mask_match,
-)
+from brokerdesk.modules.trading.simulator.records import PERSONAL_FIELDS, mask_match
+from brokerdesk.modules.trading.simulator.state import Manager, SimError, SimGroup, SimState
 
 PAGE_MAX = 100
 # `user/add` query parameters and the record fields they fill (the body overrides them).

@@ -17,8 +17,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from brokerdesk.modules.trading.simulator.records import PERMISSIONS
 from brokerdesk.modules.trading.simulator.server import Faults, Options, SimServer
-from brokerdesk.modules.trading.simulator.state import PERMISSIONS, Manager, SimGroup, SimState
+from brokerdesk.modules.trading.simulator.state import Manager, SimGroup, SimState
 
 DEFAULT_MANAGER_LOGIN = 1000
 DEFAULT_MANAGER_PASSWORD = "Sandbox-Manager-1"

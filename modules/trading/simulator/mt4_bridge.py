@@ -15,14 +15,14 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from brokerdesk.modules.trading.gateways.mt5 import retcodes as rc
-from brokerdesk.modules.trading.simulator.server import SimHandler
-from brokerdesk.modules.trading.simulator.state import (
+from brokerdesk.modules.trading.simulator.records import (
     CREDIT_TYPES,
     RIGHT_ENABLED,
     RIGHT_TRADE_DISABLED,
-    SimError,
     mask_match,
 )
+from brokerdesk.modules.trading.simulator.server import SimHandler
+from brokerdesk.modules.trading.simulator.state import SimError
 
 OP_BALANCE, OP_CREDIT = 6, 7
 PAGE_MAX = 100

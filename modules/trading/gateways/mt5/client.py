@@ -7,16 +7,14 @@ into UTC with the server's time zone (ADR 0003).
 
 from __future__ import annotations
 
-import calendar
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from brokerdesk.modules.trading.gateways import base
-from brokerdesk.modules.trading.gateways.mt5 import retcodes
+from brokerdesk.modules.trading.gateways.clock import ServerClock
+from brokerdesk.modules.trading.gateways.mt5 import records, retcodes
 from brokerdesk.modules.trading.gateways.mt5.session import Mt5Connection, Mt5Session, session_for
 
 logger = logging.getLogger(__name__)
@@ -55,7 +53,7 @@ class Mt5Gateway:
     def __init__(self, connection: Mt5Connection, *, session: Mt5Session | None = None) -> None:
         self.connection = connection
         self.session = session or session_for(connection)
-        self._zone = ZoneInfo(connection.time_zone)
+        self.clock = ServerClock(connection.time_zone)
         self._groups: dict[str, base.Group] = {}
 
     # --- session ------------------------------------------------------------------------
@@ -80,7 +78,7 @@ class Mt5Gateway:
             raise base.PlatformGroupNotFound(
                 f"group '{name}' does not exist on the server", code=13, field="group"
             ) from None
-        group = _group_from(answer)
+        group = records.group_from(answer)
         self._groups[group.name] = group
         return group
 
@@ -90,7 +88,7 @@ class Mt5Gateway:
         for index in range(0, total, PAGE_SIZE):
             answer = self._call("group/next", {"index": index, "count": PAGE_SIZE})
             rows = answer if isinstance(answer, list) else [answer]
-            found += [_group_from(row) for row in rows]
+            found += [records.group_from(row) for row in rows]
         self._groups.update({group.name: group for group in found})
         return found
 
@@ -237,7 +235,7 @@ class Mt5Gateway:
             equity = base.minor_from_text(state["Equity"], digits)
             margin = base.minor_from_text(state["Margin"], digits)
             margin_free = base.minor_from_text(state["MarginFree"], digits)
-            level = _decimal(state.get("MarginLevel")) if margin else None
+            level = records.decimal_or_none(state.get("MarginLevel")) if margin else None
         else:
             equity, margin, margin_free, level = balance + credit, 0, balance + credit, None
         rights = int(user.get("Rights", 0))
@@ -261,7 +259,7 @@ class Mt5Gateway:
             email=str(user.get("Email", "")),
             comment=str(user.get("Comment", "")),
             agent_login=agent or None,
-            registered_at=self._from_server_seconds(registered) if registered else None,
+            registered_at=self.clock.from_server_seconds(registered) if registered else None,
         )
 
     # --- balance operations (exactly once, §1.1.9) --------------------------------------
@@ -361,19 +359,19 @@ class Mt5Gateway:
         """Every deal of ``login`` in [since, until], fetched in pages of 100."""
         window = {
             "login": login,
-            "from": self._to_server_seconds(since),
-            "to": self._to_server_seconds(until),
+            "from": self.clock.to_server_seconds(since),
+            "to": self.clock.to_server_seconds(until),
         }
         total = int(self._call("deal/get_total", window)["Total"])
         for offset in range(0, total, PAGE_SIZE):
             page = self._call("deal/get_page", {**window, "offset": offset, "total": PAGE_SIZE})
             for row in page or []:
-                yield self._deal_from(row)
+                yield records.deal_from(row, self.clock)
             if len(page or []) < PAGE_SIZE:
                 return
 
     def deal(self, ticket: int) -> base.Deal:
-        return self._deal_from(self._call("deal/get", {"ticket": ticket}))
+        return records.deal_from(self._call("deal/get", {"ticket": ticket}), self.clock)
 
     def positions(self, login: int) -> list[base.Position]:
         total = int(self._call("position/get_total", {"login": login})["Total"])
@@ -382,88 +380,8 @@ class Mt5Gateway:
             page = self._call(
                 "position/get_page", {"login": login, "offset": offset, "total": PAGE_SIZE}
             )
-            found += [self._position_from(row) for row in page or []]
+            found += [records.position_from(row, self.clock) for row in page or []]
         return found
-
-    def _deal_from(self, row: dict[str, Any]) -> base.Deal:
-        digits = int(row.get("DigitsCurrency") or 2)
-        time_msc = int(row.get("TimeMsc") or int(row.get("Time") or 0) * 1000)
-        known = {
-            "Deal", "Login", "Action", "Entry", "Time", "TimeMsc", "Symbol", "Volume", "Price",
-            "Profit", "Commission", "Storage", "PositionID", "Order", "Comment", "Reason",
-            "DigitsCurrency", "ContractSize",
-        }  # fmt: skip
-        return base.Deal(
-            ticket=int(row["Deal"]),
-            login=int(row["Login"]),
-            action=int(row["Action"]),
-            entry=int(row.get("Entry") or 0),
-            time=self._from_server_msc(time_msc),
-            time_msc=time_msc,
-            symbol=str(row.get("Symbol", "")),
-            volume=int(row.get("Volume") or 0),
-            price=_decimal(row.get("Price")) or Decimal(0),
-            profit_minor=base.minor_from_text(row.get("Profit", "0"), digits),
-            commission_minor=base.minor_from_text(row.get("Commission", "0"), digits),
-            storage_minor=base.minor_from_text(row.get("Storage", "0"), digits),
-            position_id=int(row.get("PositionID") or 0),
-            order=int(row.get("Order") or 0),
-            comment=str(row.get("Comment", "")),
-            reason=int(row.get("Reason") or 0),
-            currency_digits=digits,
-            contract_size=_decimal(row.get("ContractSize")) or Decimal(0),
-            extra={k: str(v) for k, v in row.items() if k not in known},
-        )
-
-    def _position_from(self, row: dict[str, Any]) -> base.Position:
-        digits = int(row.get("DigitsCurrency") or 2)
-        created_msc = int(row.get("TimeCreateMsc") or int(row.get("TimeCreate") or 0) * 1000)
-        return base.Position(
-            ticket=int(row["Position"]),
-            login=int(row["Login"]),
-            symbol=str(row["Symbol"]),
-            action=int(row["Action"]),
-            volume=int(row.get("Volume") or 0),
-            price_open=_decimal(row.get("PriceOpen")) or Decimal(0),
-            price_current=_decimal(row.get("PriceCurrent")) or Decimal(0),
-            profit_minor=base.minor_from_text(row.get("Profit", "0"), digits),
-            storage_minor=base.minor_from_text(row.get("Storage", "0"), digits),
-            opened_at=self._from_server_msc(created_msc),
-        )
-
-    # --- the server's clock -------------------------------------------------------------
-
-    def _to_server_seconds(self, moment: datetime) -> int:
-        wall = moment.astimezone(self._zone).replace(tzinfo=None)
-        return calendar.timegm(wall.timetuple())
-
-    def _from_server_msc(self, msc: int) -> datetime:
-        wall = datetime(1970, 1, 1) + timedelta(milliseconds=msc)
-        return wall.replace(tzinfo=self._zone).astimezone(UTC)
-
-    def _from_server_seconds(self, seconds: int) -> datetime:
-        return self._from_server_msc(seconds * 1000)
-
-
-def _group_from(row: dict[str, Any]) -> base.Group:
-    return base.Group(
-        name=str(row["Group"]),
-        currency=str(row.get("Currency", "")),
-        currency_digits=int(row.get("CurrencyDigits") or 2),
-        margin_call_percent=_decimal(row.get("MarginCall")) or Decimal(0),
-        stop_out_percent=_decimal(row.get("MarginStopOut")) or Decimal(0),
-        password_min_length=int(row.get("AuthPasswordMin") or 8),
-        company=str(row.get("Company", "")),
-    )
-
-
-def _decimal(value: object) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
 
 
 __all__ = ["Mt5Connection", "Mt5Gateway", "retcodes"]

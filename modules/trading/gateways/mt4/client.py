@@ -9,25 +9,23 @@ tickets stay unique per server and an import keyed by ticket stays idempotent.
 
 from __future__ import annotations
 
-import calendar
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from brokerdesk.modules.trading.gateways import base
+from brokerdesk.modules.trading.gateways.clock import ServerClock
+from brokerdesk.modules.trading.gateways.mt4 import records
+from brokerdesk.modules.trading.gateways.mt4.records import OP_BALANCE, OP_CREDIT
 
 PAGE_SIZE = 100
-OP_BUY, OP_SELL, OP_BALANCE, OP_CREDIT = 0, 1, 6, 7
-VOLUME_MT4_TO_MT5 = 100  # MT4 counts 1/100 lot, the interface 1/10 000 lot
 LOOKUP_WINDOW = timedelta(seconds=60)
 
 # The contract's error reasons and the errors they raise.
@@ -66,7 +64,7 @@ class Mt4BridgeGateway:
 
     def __init__(self, connection: Mt4BridgeConnection) -> None:
         self.connection = connection
-        self._zone = ZoneInfo(connection.time_zone)
+        self.clock = ServerClock(connection.time_zone)
         self._http = requests.Session()
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=0)
         self._http.mount("http://", adapter)
@@ -132,6 +130,9 @@ class Mt4BridgeGateway:
             )
         raise cls(message, code=error.get("code"), command=command)
 
+    def _digits(self, login: int) -> int:
+        return int(self._request("GET", f"/v1/accounts/{login}")["digits"])
+
     # --- the interface --------------------------------------------------------------------
 
     def ping(self) -> None:
@@ -142,11 +143,11 @@ class Mt4BridgeGateway:
         self._http.close()
 
     def groups(self) -> list[base.Group]:
-        return [_group_from(row) for row in self._request("GET", "/v1/groups")["groups"]]
+        return [records.group_from(row) for row in self._request("GET", "/v1/groups")["groups"]]
 
     def group(self, name: str) -> base.Group:
         try:
-            return _group_from(self._request("GET", f"/v1/groups/{quote(name, safe='')}"))
+            return records.group_from(self._request("GET", f"/v1/groups/{quote(name, safe='')}"))
         except base.PlatformNotFound:
             raise base.PlatformGroupNotFound(
                 f"group '{name}' does not exist on the server", field="group"
@@ -172,14 +173,16 @@ class Mt4BridgeGateway:
             "enable_read_only": not new.trading_enabled,
         }
         try:
-            return self._account_from(self._request("POST", "/v1/accounts", body=body, write=True))
+            return records.account_from(
+                self._request("POST", "/v1/accounts", body=body, write=True), self.clock
+            )
         except base.PlatformPasswordRejected as exc:
             raise base.PlatformPasswordRejected(
                 "the server rejected the password", code=exc.code, field="password_main"
             ) from None
 
     def account_get(self, login: int) -> base.Account:
-        return self._account_from(self._request("GET", f"/v1/accounts/{login}"))
+        return records.account_from(self._request("GET", f"/v1/accounts/{login}"), self.clock)
 
     def accounts_list(self, group_mask: str = "*") -> list[int]:
         answer = self._request("GET", "/v1/accounts", params={"group": group_mask})
@@ -190,18 +193,24 @@ class Mt4BridgeGateway:
         body = {names.get(k, k): v for k, v in vars(changes).items() if v is not None}
         if not body:
             return self.account_get(login)
-        return self._account_from(self._request("PATCH", f"/v1/accounts/{login}", body=body))
+        return records.account_from(
+            self._request("PATCH", f"/v1/accounts/{login}", body=body), self.clock
+        )
 
     def account_delete(self, login: int) -> None:
         self._request("DELETE", f"/v1/accounts/{login}")
 
     def trading_set(self, login: int, *, enabled: bool) -> base.Account:
         body = {"enable_read_only": not enabled}
-        return self._account_from(self._request("PATCH", f"/v1/accounts/{login}", body=body))
+        return records.account_from(
+            self._request("PATCH", f"/v1/accounts/{login}", body=body), self.clock
+        )
 
     def login_set(self, login: int, *, enabled: bool) -> base.Account:
         body = {"enable": enabled}
-        return self._account_from(self._request("PATCH", f"/v1/accounts/{login}", body=body))
+        return records.account_from(
+            self._request("PATCH", f"/v1/accounts/{login}", body=body), self.clock
+        )
 
     def password_change(self, login: int, kind: base.PasswordKind, password: str) -> None:
         body = {"password": password, "investor": kind == base.PasswordKind.INVESTOR}
@@ -242,7 +251,7 @@ class Mt4BridgeGateway:
                 command="POST /v1/balance-operations",
             ) from None
         return base.BalanceReceipt(
-            ticket=_close_ticket(int(answer["order"])),
+            ticket=records.close_ticket(int(answer["order"])),
             login=op.login,
             amount_minor=op.amount_minor,
             kind=op.kind,
@@ -281,7 +290,10 @@ class Mt4BridgeGateway:
 
     def deals(self, login: int, *, since: datetime, until: datetime) -> Iterator[base.Deal]:
         """Deals of the records closed in [since, until], fetched in pages of 100."""
-        window = {"from": self._to_server_seconds(since), "to": self._to_server_seconds(until)}
+        window = {
+            "from": self.clock.to_server_seconds(since),
+            "to": self.clock.to_server_seconds(until),
+        }
         digits = self._digits(login)
         offset = 0
         while True:
@@ -291,14 +303,14 @@ class Mt4BridgeGateway:
                 params={**window, "offset": offset, "limit": PAGE_SIZE},
             )
             for record in page["trades"]:
-                yield from self._deals_from(record, digits)
+                yield from records.deals_from(record, digits, self.clock)
             offset += len(page["trades"])
             if not page["trades"] or offset >= int(page["total"]):
                 return
 
     def deal(self, ticket: int) -> base.Deal:
         record = self._request("GET", f"/v1/trades/{ticket // 2}")
-        for deal in self._deals_from(record, self._digits(int(record["login"]))):
+        for deal in records.deals_from(record, self._digits(int(record["login"])), self.clock):
             if deal.ticket == ticket:
                 return deal
         raise base.PlatformNotFound(f"no deal {ticket}", command="GET /v1/trades")
@@ -313,124 +325,17 @@ class Mt4BridgeGateway:
                 f"/v1/accounts/{login}/open-trades",
                 params={"offset": offset, "limit": PAGE_SIZE},
             )
-            found += [self._position_from(record, digits) for record in page["trades"]]
+            found += [
+                records.position_from(record, digits, self.clock) for record in page["trades"]
+            ]
             offset += len(page["trades"])
             if not page["trades"] or offset >= int(page["total"]):
                 return found
-
-    # --- records ------------------------------------------------------------------------
-
-    def _account_from(self, row: dict[str, Any]) -> base.Account:
-        digits = int(row["digits"])
-        margin = base.minor_from_text(row.get("margin", "0"), digits)
-        equity = base.minor_from_text(row.get("equity", "0"), digits)
-        return base.Account(
-            login=int(row["login"]),
-            group=str(row["group"]),
-            name=str(row.get("name", "")),
-            leverage=int(row["leverage"]),
-            currency=str(row["currency"]),
-            currency_digits=digits,
-            balance_minor=base.minor_from_text(row.get("balance", "0"), digits),
-            credit_minor=base.minor_from_text(row.get("credit", "0"), digits),
-            equity_minor=equity,
-            margin_minor=margin,
-            margin_free_minor=base.minor_from_text(row.get("margin_free", "0"), digits),
-            margin_level_percent=(Decimal(equity) / Decimal(margin) * 100).quantize(Decimal("0.01"))
-            if margin
-            else None,
-            enabled=bool(row.get("enable", True)),
-            trading_enabled=not row.get("enable_read_only", False),
-            email=str(row.get("email", "")),
-            comment=str(row.get("comment", "")),
-            agent_login=int(row.get("agent_account") or 0) or None,
-            registered_at=self._from_server_seconds(int(row["regdate"]))
-            if row.get("regdate")
-            else None,
-        )
-
-    def _digits(self, login: int) -> int:
-        return int(self._request("GET", f"/v1/accounts/{login}")["digits"])
-
-    def _deals_from(self, record: dict[str, Any], digits: int) -> list[base.Deal]:
-        order, cmd = int(record["order"]), int(record["cmd"])
-        login, comment = int(record["login"]), str(record.get("comment", ""))
-        closed_at = self._from_server_seconds(int(record["close_time"]))
-        if cmd in (OP_BALANCE, OP_CREDIT):
-            action = base.DealAction.BALANCE if cmd == OP_BALANCE else base.DealAction.CREDIT
-            return [
-                base.Deal(
-                    ticket=_close_ticket(order),
-                    login=login,
-                    action=int(action),
-                    entry=int(base.DealEntry.IN),
-                    time=closed_at,
-                    time_msc=int(record["close_time"]) * 1000,
-                    profit_minor=base.minor_from_text(record["profit"], digits),
-                    order=order,
-                    comment=comment,
-                )
-            ]
-        volume = int(record["volume"]) * VOLUME_MT4_TO_MT5
-        common = {"login": login, "symbol": str(record["symbol"]), "volume": volume}
-        opening = base.Deal(
-            ticket=2 * order,
-            action=cmd,
-            entry=int(base.DealEntry.IN),
-            time=self._from_server_seconds(int(record["open_time"])),
-            time_msc=int(record["open_time"]) * 1000,
-            price=Decimal(str(record["open_price"])),
-            position_id=order,
-            order=order,
-            comment=comment,
-            **common,
-        )
-        closing = base.Deal(
-            ticket=_close_ticket(order),
-            action=OP_SELL if cmd == OP_BUY else OP_BUY,
-            entry=int(base.DealEntry.OUT),
-            time=closed_at,
-            time_msc=int(record["close_time"]) * 1000,
-            price=Decimal(str(record["close_price"])),
-            profit_minor=base.minor_from_text(record["profit"], digits),
-            commission_minor=base.minor_from_text(record.get("commission", "0"), digits),
-            storage_minor=base.minor_from_text(record.get("storage", "0"), digits),
-            position_id=order,
-            order=order,
-            comment=comment,
-            **common,
-        )
-        return [opening, closing]
-
-    def _position_from(self, record: dict[str, Any], digits: int) -> base.Position:
-        return base.Position(
-            ticket=int(record["order"]),
-            login=int(record["login"]),
-            symbol=str(record["symbol"]),
-            action=int(record["cmd"]),
-            volume=int(record["volume"]) * VOLUME_MT4_TO_MT5,
-            price_open=Decimal(str(record["open_price"])),
-            price_current=Decimal(str(record["close_price"])),
-            profit_minor=base.minor_from_text(record["profit"], digits),
-            storage_minor=base.minor_from_text(record.get("storage", "0"), digits),
-            opened_at=self._from_server_seconds(int(record["open_time"])),
-        )
-
-    def _to_server_seconds(self, moment: datetime) -> int:
-        return calendar.timegm(moment.astimezone(self._zone).replace(tzinfo=None).timetuple())
-
-    def _from_server_seconds(self, seconds: int) -> datetime:
-        wall = datetime(1970, 1, 1) + timedelta(seconds=seconds)
-        return wall.replace(tzinfo=self._zone).astimezone(UTC)
 
 
 def _cmd_for(kind: base.BalanceKind) -> int:
     """MT4 has two money commands: credit and bonus are OP_CREDIT, the rest OP_BALANCE."""
     return OP_CREDIT if kind in (base.BalanceKind.CREDIT, base.BalanceKind.BONUS) else OP_BALANCE
-
-
-def _close_ticket(order: int) -> int:
-    return 2 * order + 1
 
 
 def _unsent(exc: Exception) -> bool:
@@ -439,15 +344,3 @@ def _unsent(exc: Exception) -> bool:
         return True
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     return isinstance(reason, NewConnectionError | ConnectTimeoutError)
-
-
-def _group_from(row: dict[str, Any]) -> base.Group:
-    return base.Group(
-        name=str(row["name"]),
-        currency=str(row["currency"]),
-        currency_digits=int(row.get("digits", 2)),
-        margin_call_percent=Decimal(str(row.get("margin_call", 0))),
-        stop_out_percent=Decimal(str(row.get("margin_stopout", 0))),
-        password_min_length=int(row.get("password_min", 5)),
-        company=str(row.get("company", "")),
-    )
