@@ -10,6 +10,7 @@ import itertools
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -35,10 +36,14 @@ _names = itertools.count(1)
 class SimulatorProcess:
     """A running simulator: its address, and helpers for its control surface."""
 
-    def __init__(self, process: subprocess.Popen[str], port: int, log: Path) -> None:
+    def __init__(
+        self, process: subprocess.Popen[str], port: int, log: Path, *, cafile: str | None = None
+    ) -> None:
         self.process = process
         self.port = port
         self.log = log
+        self.cafile = cafile
+        self.scheme = "https" if cafile else "http"
 
     @property
     def address(self) -> str:
@@ -46,12 +51,13 @@ class SimulatorProcess:
 
     def control(self, action: str, body: dict[str, Any] | None = None) -> Any:
         request = urllib.request.Request(
-            f"http://{self.address}/_sim/{action}",
+            f"{self.scheme}://{self.address}/_sim/{action}",
             data=json.dumps(body or {}).encode(),
             method="POST",
             headers={"X-Sim-Token": CONTROL_TOKEN, "Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=10) as response:
+        context = ssl.create_default_context(cafile=self.cafile) if self.cafile else None
+        with urllib.request.urlopen(request, timeout=10, context=context) as response:
             return json.loads(response.read())
 
     def faults(self, **switches: int) -> dict[str, int]:
@@ -87,8 +93,10 @@ class SimulatorProcess:
 
 
 @contextmanager
-def mt5_simulator(*extra: str, config: dict[str, Any] | None = None) -> Iterator[SimulatorProcess]:
-    """Run ``brokerdesk mt5-sim --port 0 …`` until the block ends."""
+def mt5_simulator(
+    *extra: str, config: dict[str, Any] | None = None, tls: tuple[str, str] | None = None
+) -> Iterator[SimulatorProcess]:
+    """Run ``brokerdesk mt5-sim --port 0 …`` until the block ends (HTTPS with ``tls``)."""
     with tempfile.TemporaryDirectory(prefix="mt5sim-") as folder:
         log = Path(folder) / "sim.log"
         args = [
@@ -104,6 +112,8 @@ def mt5_simulator(*extra: str, config: dict[str, Any] | None = None) -> Iterator
             "7",
             *extra,
         ]
+        if tls is not None:
+            args += ["--tls-cert", tls[0], "--tls-key", tls[1]]
         if config is not None:
             path = Path(folder) / "config.json"
             path.write_text(json.dumps(config))
@@ -117,7 +127,9 @@ def mt5_simulator(*extra: str, config: dict[str, Any] | None = None) -> Iterator
             start_new_session=True,
             preexec_fn=die_with_parent_hook(),
         )
-        sim = SimulatorProcess(process, _port_read(process, log), log)
+        sim = SimulatorProcess(
+            process, _port_read(process, log), log, cafile=tls[0] if tls else None
+        )
         try:
             yield sim
         finally:

@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import signal
+import ssl
 import sys
 import threading
 from decimal import Decimal
@@ -75,6 +76,8 @@ def parser() -> argparse.ArgumentParser:
         "drop-before-commit",
     ):
         p.add_argument(f"--{name}", type=int, default=0, help="fault switch (see docs)")
+    p.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate (PEM)")
+    p.add_argument("--tls-key", type=Path, help="the certificate's private key (PEM)")
     p.add_argument("--verbose", action="store_true")
     return p
 
@@ -173,6 +176,12 @@ def main(argv: list[str] | None = None) -> int:
     server = SimServer(
         (args.host, args.port), state, options=options, faults=faults, handler=handler
     )
+    scheme = "http"
+    if args.tls_cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
     host, port = server.server_address[:2]
     if args.activity_interval_s > 0:
         threading.Thread(
@@ -182,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         ).start()
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     # The first line on stdout is the address: callers that passed --port 0 read it.
-    print(f"mt5-sim ({args.protocol}) listening on http://{host}:{port}", flush=True)
+    print(f"mt5-sim ({args.protocol}) listening on {scheme}://{host}:{port}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

@@ -69,7 +69,6 @@ class Mt4BridgeGateway:
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=0)
         self._http.mount("http://", adapter)
         self._http.mount("https://", adapter)
-        self._http.verify = connection.verify_tls
         self._http.headers["Authorization"] = f"Bearer {connection.token}"
 
     # --- transport ------------------------------------------------------------------------
@@ -112,6 +111,7 @@ class Mt4BridgeGateway:
             json=body,
             timeout=(self.connection.connect_timeout_s, self.connection.read_timeout_s),
             allow_redirects=False,
+            verify=self.connection.verify_tls,  # per request: the env's CA bundle must not win
         )
         try:
             payload = response.json()

@@ -111,7 +111,6 @@ class Mt5Session:
         http = requests.Session()
         http.mount("http://", adapter)
         http.mount("https://", adapter)
-        http.verify = self.connection.verify_tls
         http.headers.update({"Connection": "keep-alive", "User-Agent": self.connection.agent})
         return http
 
@@ -141,9 +140,20 @@ class Mt5Session:
                 headers={"Content-Type": "application/json"} if data is not None else None,
                 timeout=(self.connection.connect_timeout_s, self.connection.read_timeout_s),
                 allow_redirects=False,
+                # Per request: a session-level value loses to REQUESTS_CA_BUNDLE in the env.
+                verify=self.connection.verify_tls,
             )
         except _SessionLost:
             raise
+        except requests.exceptions.SSLError as exc:
+            if "certificate" not in str(exc).lower():
+                self._authenticated = False
+                self._drop_connection()
+                raise _Unanswered(str(exc)) from exc  # a TLS stream cut mid-answer
+            self._drop_connection()
+            raise base.PlatformAuthError(
+                f"the server's TLS certificate was not accepted: {exc}", command=command
+            ) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
             self._authenticated = False
             self._drop_connection()
