@@ -105,8 +105,10 @@ class Mt5Session:
         class TLSPool(HTTPSConnectionPool):
             ConnectionCls = TLSConnection
 
-        # One connection, never retried by the library: a resend is our decision alone.
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=1, max_retries=0, pool_block=True)
+        # One connection, never retried by the library: a resend is our decision alone. Not
+        # blocking: commands are serialised by our lock, and a surprise second connection is
+        # caught by the hook above like any other new connection.
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=1, max_retries=0)
         adapter.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": TLSPool}
         http = requests.Session()
         http.mount("http://", adapter)
@@ -182,6 +184,7 @@ class Mt5Session:
 
     def _authenticate(self) -> None:
         conn = self.connection
+        self._drop_connection()  # the old connection is useless; never handshake on a stale one
         self._authenticating = True
         try:
             start = self._handshake_step(
