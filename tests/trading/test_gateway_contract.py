@@ -6,6 +6,7 @@ Each runs against its own simulator process (`brokerdesk mt5-sim`, and the same 
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -199,6 +200,39 @@ def test_an_operation_lost_before_it_applied_is_resent_once_and_lands_once(platf
     assert (settled.outcome, settled.resent) == (Outcome.APPLIED, True)
     assert (again.outcome, again.receipt.ticket) == (Outcome.APPLIED, settled.receipt.ticket)
     assert platform.account_get(account.login).balance_minor == 800
+
+
+def test_an_account_whose_creation_answer_was_lost_is_found_by_its_reference(
+    platform_sim, platform
+):
+    reference = base.operation_reference(uuid.uuid4())
+    before = platform_sim.stats()["accounts"]
+    platform_sim.faults(commit_then_drop_account=1)
+
+    created = platform.account_create(new_account(comment=f"{reference} opening"))
+
+    assert platform_sim.stats()["accounts"] == before + 1
+    assert created == platform.account_get(created.login)
+    assert created.comment == f"{reference} opening"
+    assert platform.account_find("real\\standard-usd", reference) == created
+
+
+def test_a_lost_creation_without_a_reference_stays_unknown_and_is_not_retried(
+    platform_sim, platform
+):
+    before = platform_sim.stats()["accounts"]
+    platform_sim.faults(commit_then_drop_account=1)
+
+    with pytest.raises(base.PlatformOutcomeUnknown):
+        platform.account_create(new_account(comment="no reference here"))
+
+    assert platform_sim.stats()["accounts"] == before + 1  # created once, never twice
+
+
+def test_an_absent_reference_is_not_found(platform):
+    reference = base.operation_reference(uuid.uuid4())
+
+    assert platform.account_find("real\\standard-usd", reference) is None
 
 
 def test_the_mt4_bridge_refuses_a_wrong_token():

@@ -193,9 +193,15 @@ class NewAccount:
     city: str = ""
     address: str = ""
     zip_code: str = ""
-    comment: str = ""
+    comment: str = ""  # start it with a reference (`operation_reference`) to find it again
     agent_login: int | None = None  # the IB's account, MT5's native "Agent" field
     trading_enabled: bool = True
+
+    @property
+    def reference(self) -> str:
+        """The CRM reference at the start of the comment, if there is one."""
+        head = self.comment.split(" ", 1)[0]
+        return head if head.startswith(REFERENCE_PREFIX) else ""
 
 
 @dataclass(frozen=True)
@@ -336,6 +342,8 @@ class PlatformGateway(Protocol):
     def account_get(self, login: int) -> Account: ...
 
     def accounts_list(self, group_mask: str = "*") -> list[int]: ...
+
+    def account_find(self, group: str, reference: str) -> Account | None: ...
 
     def account_update(self, login: int, changes: AccountChanges) -> Account: ...
 

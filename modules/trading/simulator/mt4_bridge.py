@@ -134,7 +134,9 @@ class Mt4BridgeHandler(SimHandler):
         except _BridgeError as exc:
             self._error(exc)
             return
-        if name == "balance_operation" and self.server.fault_take("commit_then_drop"):
+        if (name == "balance_operation" and self.server.fault_take("commit_then_drop")) or (
+            name == "account_create" and self.server.fault_take("commit_then_drop_account")
+        ):
             self.drop()
             return
         self._reply(payload, status=status)
@@ -182,9 +184,13 @@ class Mt4BridgeHandler(SimHandler):
         return 201, self._account_out(user)
 
     def _bridge_accounts(self, args: dict, query: dict, body: dict) -> tuple[int, Any]:
-        mask = query.get("group", "*")
-        users = self.server.state.users.values()
-        return 200, {"logins": sorted(u["Login"] for u in users if mask_match(u["Group"], mask))}
+        mask, prefix = query.get("group", "*"), query.get("comment_prefix", "")
+        users = [
+            u
+            for u in self.server.state.users.values()
+            if mask_match(u["Group"], mask) and u["Comment"].startswith(prefix)
+        ]
+        return 200, {"logins": sorted(u["Login"] for u in users)}
 
     def _bridge_account(self, args: dict, query: dict, body: dict) -> tuple[int, Any]:
         return 200, self._account_out(self.server.state.user(int(args["login"])))

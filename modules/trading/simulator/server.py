@@ -44,6 +44,7 @@ class Faults:
     too_frequent_balance: int = 0  # the next N balance operations answer "12 Too frequent"
     auth_failures: int = 0  # the next N handshakes fail
     commit_then_drop: int = 0  # the next N balance operations apply, then drop the connection
+    commit_then_drop_account: int = 0  # the next N account creations apply, then drop
     drop_after_auth: int = 0  # the next N handshakes succeed, then the connection is dropped
     drop_before_commit: int = 0  # the next N balance operations are dropped unapplied
     impostor: int = 0  # the next N handshakes answer a wrong cli_rand_answer
@@ -244,8 +245,10 @@ class SimHandler(BaseHTTPRequestHandler):
         except SimError as exc:
             self._retcode(exc.code, exc.text)
             return
-        if command == "trade/balance" and self.server.fault_take("commit_then_drop"):
-            logger.info("commit-then-drop: applied %s, dropping the connection", answer)
+        if (command == "trade/balance" and self.server.fault_take("commit_then_drop")) or (
+            command == "user/add" and self.server.fault_take("commit_then_drop_account")
+        ):
+            logger.info("commit-then-drop: applied %s, dropping the connection", command)
             self.drop()
             return
         payload: dict[str, Any] = {"retcode": rc.retcode_text(rc.OK)}

@@ -176,6 +176,21 @@ class Mt4BridgeGateway:
             return records.account_from(
                 self._request("POST", "/v1/accounts", body=body, write=True), self.clock
             )
+        except base.PlatformOutcomeUnknown:
+            found = None
+            if new.reference:
+                try:
+                    found = self.account_find(new.group, new.reference)
+                except base.PlatformUnavailable:
+                    found = None
+            if found is None:
+                raise base.PlatformOutcomeUnknown(
+                    "the account may or may not have been created; look it up by its "
+                    "reference before trying again",
+                    reference=new.reference,
+                    command="POST /v1/accounts",
+                ) from None
+            return found
         except base.PlatformPasswordRejected as exc:
             raise base.PlatformPasswordRejected(
                 "the server rejected the password", code=exc.code, field="password_main"
@@ -187,6 +202,16 @@ class Mt4BridgeGateway:
     def accounts_list(self, group_mask: str = "*") -> list[int]:
         answer = self._request("GET", "/v1/accounts", params={"group": group_mask})
         return [int(login) for login in answer["logins"]]
+
+    def account_find(self, group: str, reference: str) -> base.Account | None:
+        """The account of ``group`` whose comment starts with ``reference``; None if absent."""
+        if not reference:
+            raise base.PlatformInvalidRequest("a reference is required", field="reference")
+        params = {"group": group, "comment_prefix": reference}
+        logins = self._request("GET", "/v1/accounts", params=params)["logins"]
+        if len(logins) > 1:
+            raise base.PlatformConflict(f"{len(logins)} accounts carry reference {reference}")
+        return self.account_get(int(logins[0])) if logins else None
 
     def account_update(self, login: int, changes: base.AccountChanges) -> base.Account:
         names = {"agent_login": "agent_account"}

@@ -125,6 +125,8 @@ class Mt5Gateway:
         try:
             # Not idempotent (the server may allocate a login): a lost answer is never resent.
             answer = self._call("user/add", params, body, write=True)
+        except base.PlatformOutcomeUnknown:
+            return self._account_after_unknown(new)
         except base.PlatformPasswordRejected as exc:
             raise base.PlatformPasswordRejected(
                 "the server rejected the password: 8 to 16 characters with lower case, upper "
@@ -150,6 +152,35 @@ class Mt5Gateway:
                 field="leverage",
             ) from None
         return self._account_from(answer, None)
+
+    def _account_after_unknown(self, new: base.NewAccount) -> base.Account:
+        """A lost answer to `user/add`: find the account by its reference, or say unknown."""
+        found = None
+        if new.reference:
+            try:
+                found = self.account_find(new.group, new.reference)
+            except base.PlatformUnavailable:
+                found = None
+        if found is None:
+            raise base.PlatformOutcomeUnknown(
+                "the account may or may not have been created; look it up by its reference "
+                "before trying again",
+                reference=new.reference,
+                command="user/add",
+            )
+        return found
+
+    def account_find(self, group: str, reference: str) -> base.Account | None:
+        """The account of ``group`` whose comment starts with ``reference``; None if absent."""
+        if not reference:
+            raise base.PlatformInvalidRequest("a reference is required", field="reference")
+        rows = self._call("user/get_batch", {"group": group}) or []
+        matches = [row for row in rows if str(row.get("Comment", "")).startswith(reference)]
+        if len(matches) > 1:
+            raise base.PlatformConflict(
+                f"{len(matches)} accounts carry reference {reference}", command="user/get_batch"
+            )
+        return self._account_from(matches[0], None) if matches else None
 
     def account_get(self, login: int) -> base.Account:
         user = self._call("user/get", {"login": login})
