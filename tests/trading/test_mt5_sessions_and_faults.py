@@ -80,12 +80,12 @@ def test_an_idle_connection_closed_by_the_server_is_reopened_and_reauthenticated
 
 
 def test_pings_keep_an_idle_session_alive(gateway_for):
-    with mt5_simulator("--idle-timeout-s", "1.0") as sim:
-        gateway = gateway_for(sim, ping_interval_s=0.3)
+    with mt5_simulator("--idle-timeout-s", "1.5") as sim:
+        gateway = gateway_for(sim, ping_interval_s=0.25)
         account = gateway.account_create(new_account())
         before = sim.requests_count()
 
-        time.sleep(2.5)
+        time.sleep(3.5)
         read = gateway.account_get(account.login)
 
         pings = [p for p in _paths(sim.requests_since(before)) if p == "test/access"]
@@ -140,9 +140,9 @@ def test_latency_slows_answers_but_they_arrive(mt5_sim, gateway):
 
 
 def test_a_read_that_never_answers_in_time_is_unavailable_after_its_retries(mt5_sim, gateway_for):
-    gateway = gateway_for(mt5_sim, read_timeout_s=0.2, read_attempts=2)
+    gateway = gateway_for(mt5_sim, read_timeout_s=0.5, read_attempts=2)
     gateway.ping()
-    mt5_sim.faults(latency_ms=600)
+    mt5_sim.faults(latency_ms=1500)
     before = mt5_sim.requests_count()
 
     with pytest.raises(base.PlatformUnavailable):
@@ -242,15 +242,15 @@ def test_a_balance_operation_lost_before_it_was_applied_is_resent_once_after_the
 def test_a_balance_operation_applied_after_the_client_gave_up_is_found_not_resent(
     mt5_sim, gateway_for
 ):
-    gateway = gateway_for(mt5_sim, read_timeout_s=0.3, read_attempts=1)
+    gateway = gateway_for(mt5_sim, read_timeout_s=1.0, read_attempts=1)
     account = gateway.account_create(new_account())
     op = deposit(account.login, 990)
-    mt5_sim.faults(balance_latency_ms=1000)
+    mt5_sim.faults(balance_latency_ms=2500)
 
     with pytest.raises(base.PlatformOutcomeUnknown) as caught:
         gateway.balance_operation(op)
     mt5_sim.faults(balance_latency_ms=0)
-    time.sleep(1.0)  # the server finishes the operation the client stopped waiting for
+    time.sleep(2.0)  # the server finishes the operation the client stopped waiting for
     settled = balance_operation_settle(
         gateway,
         op,

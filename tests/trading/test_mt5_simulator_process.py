@@ -60,7 +60,7 @@ def test_background_activity_trades_on_its_own(gateway_for):
     with mt5_simulator(
         "--activity-interval-s", "0.2", "--activity-deals", "3", config=config
     ) as sim:
-        time.sleep(1.5)
+        time.sleep(2.0)
 
         stats = sim.stats()
 
