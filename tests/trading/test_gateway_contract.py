@@ -154,6 +154,23 @@ def test_history_beyond_a_hundred_records_is_paged_and_adds_up_to_the_balance(
     assert all(p.login == account.login for p in positions)
 
 
+def test_deals_by_group_are_the_deals_of_every_account_in_it(platform_sim, platform):
+    group = "real\\micro-usd"
+    accounts = [platform.account_create(new_account(group=group)) for _ in range(3)]
+    outsider = platform.account_create(new_account(group="real\\swapfree-usd"))
+    for account in [*accounts, outsider]:
+        platform.balance_operation(deposit(account.login, 2_000_000))
+        platform_sim.activity(login=account.login, deals=100)
+
+    by_group = list(platform.deals_by_group(group, **_window()))
+    by_login = [d for a in accounts for d in platform.deals(a.login, **_window())]
+
+    assert sorted(d.ticket for d in by_group) == sorted(d.ticket for d in by_login)
+    assert {d.login for d in by_group} == {a.login for a in accounts}
+    assert len(by_group) > 200  # beyond two pages of MT4 records, too
+    assert sorted(by_group, key=lambda d: d.ticket) == sorted(by_login, key=lambda d: d.ticket)
+
+
 def test_commit_then_drop_ends_with_exactly_one_effect(platform_sim, platform):
     account = platform.account_create(new_account())
     op = deposit(account.login, 12_345)

@@ -58,6 +58,7 @@ _ROUTES = [
     ("GET", r"/v1/accounts/(?P<login>\d+)/open-trades", "open_trades"),
     ("POST", r"/v1/balance-operations", "balance_operation"),
     ("GET", r"/v1/trades/(?P<order>\d+)", "trade"),
+    ("GET", r"/v1/history", "history_by_group"),
 ]
 
 
@@ -261,7 +262,9 @@ class Mt4BridgeHandler(SimHandler):
             raise _BridgeError(404, 2, "no such order", reason="not_found")
         if order in state.positions:
             state.positions_mark()
-            return 200, _open_record(state.positions[order])
+            record = _open_record(state.positions[order])
+            record["currency_digits"] = state.groups[state.users[opened["Login"]]["Group"]].digits
+            return 200, record
         for record in _closed_records(state, opened["Login"]):
             if record["order"] == order:
                 return 200, record
@@ -274,11 +277,26 @@ class Mt4BridgeHandler(SimHandler):
         records = [r for r in _closed_records(state, login) if start <= r["close_time"] <= end]
         return 200, _paged(records, query)
 
+    def _bridge_history_by_group(self, args: dict, query: dict, body: dict) -> tuple[int, Any]:
+        state, mask = self.server.state, query.get("group", "*")
+        start, end = _integer(query.get("from"), "from"), _integer(query.get("to"), "to")
+        records = [
+            record
+            for login, user in sorted(state.users.items())
+            if mask_match(user["Group"], mask)
+            for record in _closed_records(state, login)
+            if start <= record["close_time"] <= end
+        ]
+        records.sort(key=lambda r: (r["close_time"], r["order"]))
+        return 200, _paged(records, query)
+
     def _bridge_open_trades(self, args: dict, query: dict, body: dict) -> tuple[int, Any]:
         state, login = self.server.state, int(args["login"])
         state.user(login)
         state.positions_mark()
         records = [_open_record(p) for p in state.positions.values() if p["Login"] == login]
+        for record in records:
+            record["currency_digits"] = state.groups[state.users[login]["Group"]].digits
         return 200, _paged(sorted(records, key=lambda r: r["order"]), query)
 
     def _account_out(self, user: dict[str, Any]) -> dict[str, Any]:
@@ -344,6 +362,7 @@ def _paged(records: list[dict[str, Any]], query: dict[str, str]) -> dict[str, An
 def _closed_records(state: Any, login: int) -> list[dict[str, Any]]:
     """MT4's history: balance/credit records and closed trades (one record each)."""
     deals = state.deals_by_login.get(login, [])
+    digits = state.groups[state.users[login]["Group"]].digits
     opening = {d["PositionID"]: d for d in deals if d["Action"] in (0, 1) and d["Entry"] == 0}
     records = []
     for deal in deals:
@@ -352,6 +371,8 @@ def _closed_records(state: Any, login: int) -> list[dict[str, Any]]:
             records.append(_money_record(deal, cmd))
         elif deal["Entry"] == 1 and deal["PositionID"] in opening:
             records.append(_trade_record(opening[deal["PositionID"]], deal))
+    for record in records:
+        record["currency_digits"] = digits
     return sorted(records, key=lambda r: (r["close_time"], r["order"]))
 
 

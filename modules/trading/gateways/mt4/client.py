@@ -333,6 +333,26 @@ class Mt4BridgeGateway:
             if not page["trades"] or offset >= int(page["total"]):
                 return
 
+    def deals_by_group(
+        self, group_mask: str, *, since: datetime, until: datetime
+    ) -> Iterator[base.Deal]:
+        """Deals of the records closed in [since, until] in ``group_mask``, in pages of 100."""
+        window = {
+            "group": group_mask,
+            "from": self.clock.to_server_seconds(since),
+            "to": self.clock.to_server_seconds(until),
+        }
+        offset = 0
+        while True:
+            page = self._request(
+                "GET", "/v1/history", params={**window, "offset": offset, "limit": PAGE_SIZE}
+            )
+            for record in page["trades"]:
+                yield from records.deals_from(record, int(record["currency_digits"]), self.clock)
+            offset += len(page["trades"])
+            if not page["trades"] or offset >= int(page["total"]):
+                return
+
     def deal(self, ticket: int) -> base.Deal:
         record = self._request("GET", f"/v1/trades/{ticket // 2}")
         for deal in records.deals_from(record, self._digits(int(record["login"])), self.clock):

@@ -401,6 +401,21 @@ class Mt5Gateway:
             if len(page or []) < PAGE_SIZE:
                 return
 
+    def deals_by_group(
+        self, group_mask: str, *, since: datetime, until: datetime
+    ) -> Iterator[base.Deal]:
+        """Every deal of the accounts in ``group_mask`` in [since, until] (for bulk imports).
+
+        `deal/get_batch` is not paged by the server: callers keep windows short.
+        """
+        window = {
+            "group": group_mask,
+            "from": self.clock.to_server_seconds(since),
+            "to": self.clock.to_server_seconds(until),
+        }
+        for row in self._call("deal/get_batch", window) or []:
+            yield records.deal_from(row, self.clock)
+
     def deal(self, ticket: int) -> base.Deal:
         return records.deal_from(self._call("deal/get", {"ticket": ticket}), self.clock)
 
