@@ -7,6 +7,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,11 @@ from brokerdesk.modules.trading.gateways import base
 from support.mt5_simulator import deposit, mt5_simulator, new_account
 
 VENV_BIN = Path(sys.executable).parent
+
+
+def _far() -> dict[str, datetime]:
+    now = datetime.now(UTC)
+    return {"since": now - timedelta(days=1), "until": now + timedelta(days=1)}
 
 
 def test_the_command_describes_itself_without_any_crm_configuration():
@@ -113,3 +119,29 @@ def test_the_eur_account_profits_are_converted_exactly(mt5_sim, gateway):
     settled = sum(d.profit_minor + d.commission_minor + d.storage_minor for d in deals)
     assert settled == gateway.account_get(account.login).balance_minor
     assert all(isinstance(d.profit_minor, int) for d in deals)
+
+
+def test_a_state_file_keeps_the_books_across_a_restart(tmp_path, gateway_for):
+    state_file = str(tmp_path / "sim-state.json")
+    with mt5_simulator("--state-file", state_file) as sim:
+        gateway = gateway_for(sim)
+        account = gateway.account_create(new_account(name="Survivor", password_main="Keep-Me-1"))
+        gateway.balance_operation(deposit(account.login, 250_000))
+        sim.activity(login=account.login, deals=30)
+        before = gateway.account_get(account.login)
+        deals_before = [d.ticket for d in gateway.deals(account.login, **_far())]
+        positions_before = [p.ticket for p in gateway.positions(account.login)]
+
+    with mt5_simulator("--state-file", state_file) as sim:
+        gateway = gateway_for(sim)
+        after = gateway.account_get(account.login)
+        deals_after = [d.ticket for d in gateway.deals(account.login, **_far())]
+        positions_after = [p.ticket for p in gateway.positions(account.login)]
+        newcomer = gateway.account_create(new_account())
+        receipt = gateway.balance_operation(deposit(newcomer.login, 100))
+        password_kept = gateway.password_check(account.login, base.PasswordKind.MAIN, "Keep-Me-1")
+
+    assert after == before and after.name == "Survivor"
+    assert deals_after == deals_before and positions_after == positions_before
+    assert newcomer.login > account.login and receipt.ticket > max(deals_before)
+    assert password_kept

@@ -37,6 +37,7 @@ def activity_generate(state: SimState, *, deals: int, login: int | None = None) 
             account = rng.choice(candidates)
             if _step(state, account):
                 created += 1
+                state.revision += 1
             else:
                 candidates.remove(account)  # no money to trade with and nothing to close
     return created
@@ -65,7 +66,7 @@ def _step(state: SimState, login: int) -> bool:
 
 
 def _free_margin(state: SimState, login: int) -> Decimal:
-    if login in state.traded:
+    if state.has_trade_state(login):
         return state.trade_state(login)["MarginFree"]
     user = state.users[login]
     return user["Balance"] + user["Credit"]

@@ -180,7 +180,7 @@ def user_account_get(request: Request) -> Any:
 def user_account_get_batch(request: Request) -> Any:
     states = []
     for user in _users_selected(request):
-        if user["Login"] in request.state.traded:
+        if request.state.has_trade_state(user["Login"]):
             states.append(render(request.state.trade_state(user["Login"])))
     return states
 

@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from brokerdesk.modules.trading.simulator import persistence
 from brokerdesk.modules.trading.simulator.records import PERMISSIONS
 from brokerdesk.modules.trading.simulator.server import Faults, Options, SimServer
 from brokerdesk.modules.trading.simulator.state import Manager, SimGroup, SimState
@@ -76,6 +77,8 @@ def parser() -> argparse.ArgumentParser:
         "drop-before-commit",
     ):
         p.add_argument(f"--{name}", type=int, default=0, help="fault switch (see docs)")
+    p.add_argument("--state-file", type=Path, help="keep the books in this JSON file")
+    p.add_argument("--save-interval-s", type=float, default=5.0)
     p.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate (PEM)")
     p.add_argument("--tls-key", type=Path, help="the certificate's private key (PEM)")
     p.add_argument("--verbose", action="store_true")
@@ -90,6 +93,7 @@ def state_build(config: dict[str, Any], args: argparse.Namespace) -> SimState:
         login_last=int(last),
         seed=args.seed,
     )
+    restored = bool(args.state_file) and persistence.load(state, args.state_file)
     for row in config.get("groups", DEFAULT_GROUPS):
         group = _group(row)
         state.groups[group.name] = group
@@ -109,8 +113,9 @@ def state_build(config: dict[str, Any], args: argparse.Namespace) -> SimState:
             allowed_ips=list(row.get("allowed_ips", [])),
         )
         state.managers[manager.login] = manager
-    for row in config.get("accounts", []):
-        _account_seed(state, row)
+    if not restored:  # seeded once; afterwards the state file holds them
+        for row in config.get("accounts", []):
+            _account_seed(state, row)
     return state
 
 
@@ -183,6 +188,13 @@ def main(argv: list[str] | None = None) -> int:
         server.socket = context.wrap_socket(server.socket, server_side=True)
         scheme = "https"
     host, port = server.server_address[:2]
+    if args.state_file:
+        persistence.save(state, args.state_file)
+        threading.Thread(
+            target=persistence.saver_loop,
+            args=(state, args.state_file, args.save_interval_s, server.stopping),
+            daemon=True,
+        ).start()
     if args.activity_interval_s > 0:
         threading.Thread(
             target=server.activity_loop,
@@ -199,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stopping.set()
         server.server_close()
+        if args.state_file:
+            persistence.save(state, args.state_file)
     return 0
 
 

@@ -135,6 +135,8 @@ class Mt4BridgeHandler(SimHandler):
         except _BridgeError as exc:
             self._error(exc)
             return
+        if self.command != "GET":
+            self.server.state.revision += 1
         if (name == "balance_operation" and self.server.fault_take("commit_then_drop")) or (
             name == "account_create" and self.server.fault_take("commit_then_drop_account")
         ):
@@ -302,7 +304,7 @@ class Mt4BridgeHandler(SimHandler):
     def _account_out(self, user: dict[str, Any]) -> dict[str, Any]:
         state = self.server.state
         group = state.groups[user["Group"]]
-        if user["Login"] in state.traded:
+        if state.has_trade_state(user["Login"]):
             trade = state.trade_state(user["Login"])
             equity, margin, free = trade["Equity"], trade["Margin"], trade["MarginFree"]
         else:

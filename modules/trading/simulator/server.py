@@ -32,6 +32,10 @@ logger = logging.getLogger("brokerdesk.mt5sim")
 VERSION_ACCESS = "4330"
 VERSION_MIN = 484
 HANDSHAKE_DEADLINE_S = 10.0
+WRITES = {
+    "user/add", "user/update", "user/delete", "user/change_password", "user/check_balance",
+    "trade/balance",
+}  # fmt: skip
 
 
 @dataclass
@@ -245,6 +249,8 @@ class SimHandler(BaseHTTPRequestHandler):
         except SimError as exc:
             self._retcode(exc.code, exc.text)
             return
+        if command in WRITES:
+            self.server.state.revision += 1
         if (command == "trade/balance" and self.server.fault_take("commit_then_drop")) or (
             command == "user/add" and self.server.fault_take("commit_then_drop_account")
         ):

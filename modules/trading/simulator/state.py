@@ -95,6 +95,7 @@ class SimState:
         self.login_next, self.login_last = login_first, login_last
         self.ticket_next = 1_000_001
         self.market = Market(seed)
+        self.revision = 0  # bumped by every change (the state file saver watches it)
 
     # --- clock ----------------------------------------------------------------------------
 
@@ -191,11 +192,15 @@ class SimState:
         stored = self.passwords.get((login, kind))
         return stored is not None and stored == auth.password_hash(password)
 
+    def has_trade_state(self, login: int) -> bool:
+        """MT5 keeps trade state for accounts with positions or activity since its start."""
+        return login in self.traded or any(p["Login"] == login for p in self.positions.values())
+
     def trade_state(self, login: int) -> dict[str, Any]:
         """Balance, equity and margin of an account, as `user/account/get` reports them."""
         user = self.user(login)
-        if login not in self.traded:
-            raise SimError(rc.ERR_NOTFOUND)  # no activity since the server started
+        if not self.has_trade_state(login):
+            raise SimError(rc.ERR_NOTFOUND)  # no positions, no activity since the start
         group = self.groups[user["Group"]]
         profit = storage = margin = Decimal(0)
         for position in self._positions_of(login):
@@ -258,7 +263,7 @@ class SimState:
         held = user["Credit"] if kind in CREDIT_TYPES else user["Balance"]
         if amount > held:
             raise SimError(rc.REQUEST_NO_MONEY)
-        if check_margin and login in self.traded:
+        if check_margin and self.has_trade_state(login):
             if amount > self.trade_state(login)["MarginFree"]:
                 raise SimError(rc.REQUEST_NO_MONEY)
 
