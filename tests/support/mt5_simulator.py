@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from brokerdesk.modules.trading.gateways import base
+from brokerdesk.modules.trading.gateways.mt5.session import Mt5Connection
 from brokerdesk.platform.devstack.services import die_with_parent_hook
 
 VENV_BIN = Path(sys.executable).parent
@@ -168,3 +169,16 @@ def deposit(login: int, amount_minor: int, **overrides) -> base.BalanceOperation
         "op_id": uuid.uuid4(),
     }
     return base.BalanceOperation(**{**values, **overrides})
+
+
+def connection_to(sim: SimulatorProcess, **overrides: Any) -> Mt5Connection:
+    """A connection to ``sim`` as the default manager, over plain HTTP, with short timeouts."""
+    values = {
+        "address": sim.address,
+        "manager_login": MANAGER_LOGIN,
+        "password": MANAGER_PASSWORD,
+        "scheme": "http",
+        "read_timeout_s": 5.0,
+        "backoff_s": 0.05,
+    }
+    return Mt5Connection(**{**values, **overrides})

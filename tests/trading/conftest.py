@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from brokerdesk.modules.trading.gateways.mt5.client import Mt5Gateway
-from brokerdesk.modules.trading.gateways.mt5.session import Mt5Connection, Mt5Session
-from support.mt5_simulator import MANAGER_LOGIN, MANAGER_PASSWORD, mt5_simulator
+from brokerdesk.modules.trading.gateways.mt5.session import Mt5Session
+from support.mt5_simulator import connection_to, mt5_simulator
 
 
 @pytest.fixture(scope="session")
@@ -22,18 +22,6 @@ def _sim_faults_cleared(request) -> Iterator[None]:
     yield
     if "mt5_sim" in request.fixturenames:
         request.getfixturevalue("mt5_sim").faults_clear()
-
-
-def connection_to(sim, **overrides) -> Mt5Connection:
-    values = {
-        "address": sim.address,
-        "manager_login": MANAGER_LOGIN,
-        "password": MANAGER_PASSWORD,
-        "scheme": "http",
-        "read_timeout_s": 5.0,
-        "backoff_s": 0.05,
-    }
-    return Mt5Connection(**{**values, **overrides})
 
 
 @pytest.fixture
