@@ -189,6 +189,29 @@ def test_a_too_frequent_balance_operation_is_not_resent_and_not_applied(mt5_sim,
 # --- fault switches: balance operations whose answer is lost ------------------------------
 
 
+def test_a_read_whose_answer_is_cut_midway_is_retried(mt5_sim, gateway):
+    account = gateway.account_create(new_account())
+    mt5_sim.faults(cut_answer=1)
+    before = mt5_sim.requests_count()
+
+    read = gateway.account_get(account.login)
+
+    assert read.login == account.login
+    assert _paths(mt5_sim.requests_since(before)).count("user/get") == 2
+
+
+def test_a_balance_operation_whose_answer_is_cut_midway_is_found_not_resent(mt5_sim, gateway):
+    account = gateway.account_create(new_account())
+    op = deposit(account.login, 6_100)
+    mt5_sim.faults(cut_balance_answer=1)
+
+    receipt = gateway.balance_operation(op)
+
+    assert receipt.found_by_lookup
+    assert len(_with_reference(mt5_sim, account.login, op)) == 1
+    assert gateway.account_get(account.login).balance_minor == 6_100
+
+
 def test_commit_then_drop_ends_with_exactly_one_effect(mt5_sim, gateway):
     account = gateway.account_create(new_account())
     op = deposit(account.login, 25_000)

@@ -49,6 +49,8 @@ class Faults:
     auth_failures: int = 0  # the next N handshakes fail
     commit_then_drop: int = 0  # the next N balance operations apply, then drop the connection
     commit_then_drop_account: int = 0  # the next N account creations apply, then drop
+    cut_answer: int = 0  # the next N command answers stop halfway through their body
+    cut_balance_answer: int = 0  # the next N balance operations apply, then answer halfway
     drop_after_auth: int = 0  # the next N handshakes succeed, then the connection is dropped
     drop_before_commit: int = 0  # the next N balance operations are dropped unapplied
     impostor: int = 0  # the next N handshakes answer a wrong cli_rand_answer
@@ -204,6 +206,17 @@ class SimHandler(BaseHTTPRequestHandler):
         except OSError:  # the client went away (gave up waiting): nothing to answer to
             self.close_connection = True
 
+    def _reply_cut(self, payload: dict[str, Any]) -> None:
+        """Headers and half the body, then the connection dies (a reset mid-answer)."""
+        data = json.dumps(payload).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 2])
+        self.wfile.flush()
+        self.drop()
+
     def _retcode(self, code: int, text: str = "", *, status: int = 200) -> None:
         self._reply({"retcode": f"{code} {text}" if text else rc.retcode_text(code)}, status=status)
 
@@ -260,6 +273,11 @@ class SimHandler(BaseHTTPRequestHandler):
         payload: dict[str, Any] = {"retcode": rc.retcode_text(rc.OK)}
         if answer is not None:
             payload["answer"] = answer
+        if self.server.fault_take("cut_answer") or (
+            command == "trade/balance" and self.server.fault_take("cut_balance_answer")
+        ):
+            self._reply_cut(payload)
+            return
         self._reply(payload)
 
     def _auth_start(self, params: dict[str, str]) -> None:

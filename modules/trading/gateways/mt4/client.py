@@ -87,7 +87,7 @@ class Mt4BridgeGateway:
             attempts += 1
             try:
                 return self._request_once(method, path, params, body)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except requests.RequestException as exc:
                 if write and not _unsent(exc):
                     raise base.PlatformOutcomeUnknown(
                         f"no answer from the bridge: {exc}", command=f"{method} {path}"
@@ -116,9 +116,15 @@ class Mt4BridgeGateway:
         try:
             payload = response.json()
         except ValueError:
-            payload = {}
+            payload = None
         if 200 <= response.status_code < 300:
+            if not isinstance(payload, dict):  # cut or garbled: it may have been applied
+                raise requests.exceptions.ContentDecodingError("the answer could not be read")
             return payload
+        if response.status_code >= 500 and response.status_code != 503:
+            # A proxy or the bridge failed, maybe after MT4 applied the request.
+            raise requests.exceptions.ConnectionError(f"HTTP {response.status_code}")
+        payload = payload if isinstance(payload, dict) else {}
         error = payload.get("error", {}) if isinstance(payload, dict) else {}
         reason = str(error.get("reason", "unavailable" if response.status_code >= 500 else ""))
         cls = REASONS.get(reason, base.PlatformError)

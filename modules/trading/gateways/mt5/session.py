@@ -149,32 +149,40 @@ class Mt5Session:
             raise
         except requests.exceptions.SSLError as exc:
             if "certificate" not in str(exc).lower():
-                self._authenticated = False
-                self._drop_connection()
+                self._lose_connection()
                 raise _Unanswered(str(exc)) from exc  # a TLS stream cut mid-answer
             self._drop_connection()
             raise base.PlatformAuthError(
                 f"the server's TLS certificate was not accepted: {exc}", command=command
             ) from None
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            self._authenticated = False
-            self._drop_connection()
+        except requests.RequestException as exc:
+            # Refused connections never get here (the hook stops new connections first), so
+            # the request was at least partly sent: a cut answer is an unknown outcome.
+            self._lose_connection()
             raise _Unanswered(str(exc)) from exc
         finally:
             self._last_used = time.monotonic()
         if response.status_code == 403:
             raise _NotAuthenticated()
+        if response.status_code >= 500:  # a proxy or the server failed, maybe after applying
+            self._lose_connection()
+            raise _Unanswered(f"HTTP {response.status_code} from the server")
         if response.status_code != 200:
-            raise base.PlatformUnavailable(
+            raise base.PlatformError(
                 f"HTTP {response.status_code} from the server", command=command
             )
         try:
             envelope = response.json()
         except ValueError:
-            raise base.PlatformUnavailable("answer is not JSON", command=command) from None
+            envelope = None
         if not isinstance(envelope, dict):
-            raise base.PlatformUnavailable("answer is not a JSON object", command=command)
+            self._lose_connection()
+            raise _Unanswered("the answer could not be read")
         return envelope
+
+    def _lose_connection(self) -> None:
+        self._authenticated = False
+        self._drop_connection()
 
     def _drop_connection(self) -> None:
         for adapter in self._http.adapters.values():
