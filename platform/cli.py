@@ -1,7 +1,8 @@
 """The `brokerdesk` command: fronts Django's management commands plus the dev stack.
 
 `brokerdesk demo` and `brokerdesk test` start whatever services are missing before Django
-loads its settings; everything else is a management command (`migrate` is `migrate_all`).
+loads its settings; `brokerdesk mt5-sim` runs the MT5 simulator without Django; everything
+else is a management command (`migrate` is `migrate_all`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ def _dispatch(argv: list[str] | None) -> int:
         from brokerdesk.platform.devstack.testrun import main as test_main
 
         return test_main(args[1:])
+    if command == "mt5-sim":  # stands for an outside server: no Django, no CRM settings
+        from brokerdesk.modules.trading.simulator.main import main as mt5_sim_main
+
+        return mt5_sim_main(args[1:])
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", DEFAULT_SETTINGS)
     if command in {"worker", "beat"}:
         return _celery(command, args[1:])

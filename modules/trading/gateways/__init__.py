@@ -1,0 +1,1 @@
+"""Adapters to trading servers behind one interface (`base.PlatformGateway`)."""

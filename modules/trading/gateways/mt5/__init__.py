@@ -1,0 +1,1 @@
+"""The MetaTrader 5 Web API: the handshake, return codes, the kept-alive session, the gateway."""
