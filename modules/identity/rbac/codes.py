@@ -50,6 +50,9 @@ PERMISSIONS: tuple[Permission, ...] = (
     Permission("staff.manage", "Invite staff, assign roles, deactivate staff"),
     Permission("roles.manage", "Create and edit roles"),
     Permission("config.manage", "Manage the broker's configuration"),
+    # CRM (issue 5).
+    Permission("clients.assign", "Reassign clients and leads to another owner or desk"),
+    Permission("clients.merge", "Merge or dismiss duplicate clients"),
 )
 
 ALL_CODES: frozenset[str] = frozenset(p.code for p in PERMISSIONS)
