@@ -109,7 +109,7 @@ def record_on_registration(*, user: User, source: Source | None) -> ClientRecord
     "registered" stage and the duplicate check — all in the registration's transaction."""
     record = _record_create(user=user, source=source, date_of_birth=None, actor=user)
     _route(record)
-    client_event(record, "identity.registered", at=user.created_at, actor=user)
+    record = client_event(record, "identity.registered", at=user.created_at, actor=user).record
     duplicates.duplicates_flag(record=record)
     return record
 
