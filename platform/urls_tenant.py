@@ -18,6 +18,8 @@ urlpatterns = [
     path("api/v1/staff/", include(rbac_api_urls.staff_patterns)),
     path("api/v1/roles/", include(rbac_api_urls.role_patterns)),
     path("api/v1/permissions/", include(rbac_api_urls.permission_patterns)),
+    # The CRM: leads, clients, notes, timeline, duplicates, segments, routing (issue 5).
+    path("api/v1/", include("brokerdesk.modules.crm.api_urls")),
     path("api/v1/schema/", rbac_docs.SchemaView.as_view(), name="api-schema"),
     path("api/v1/docs/", rbac_docs.DocsView.as_view(), name="api-docs"),
     path("", include("brokerdesk.tenants.config.file_urls")),

@@ -94,6 +94,7 @@ def duplicates_flag(*, record: ClientRecord) -> list[DuplicateFlag]:
         ClientRecord.objects.filter(pk__in=[record.pk, *(m.record.pk for m in matches)]).update(
             has_open_duplicates=True
         )
+        record.has_open_duplicates = True
         TimelineEntry.objects.create(
             record=record,
             kind=TimelineKind.DUPLICATE,
