@@ -17,6 +17,7 @@ from brokerdesk.modules.identity.models import UserKind
 from brokerdesk.modules.identity.rbac.models import Role
 from brokerdesk.modules.identity.rbac.services import default_roles_ensure
 from support.config_canary import config_canary
+from support.crm import crm_targets
 from support.rbac_actors import ACTORS, user_make
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -43,6 +44,27 @@ TARGETS = {
     "backoffice:roles:edit": "role",
     "roles-api:detail": "role",
     "identity:client-devices": "trader",
+    # CRM (issue 5).
+    "backoffice:crm:detail": "crm_client",
+    "backoffice:crm:timeline": "crm_client",
+    "backoffice:crm:note-add": "crm_client",
+    "backoffice:crm:assign": "crm_client",
+    "backoffice:crm:merge": "crm_client",
+    "backoffice:crm:duplicate-dismiss": "crm_flag",
+    "backoffice:crm:segment-delete": "crm_segment",
+    "backoffice:crm:routing-edit": "crm_rule",
+    "backoffice:crm:routing-move": "crm_rule",
+    "backoffice:crm:routing-delete": "crm_rule",
+    "crm-api:client": "crm_client",
+    "crm-api:notes": "crm_client",
+    "crm-api:timeline": "crm_client",
+    "crm-api:assign": "crm_client",
+    "crm-api:merge": "crm_client",
+    "crm-api:duplicate-dismiss": "crm_flag",
+    "crm-api:segment": "crm_segment",
+    "crm-api:segment-clients": "crm_segment",
+    "crm-api:routing-rule": "crm_rule",
+    "crm-api:routing-rule-move": "crm_rule",
 }
 
 
@@ -114,6 +136,7 @@ def targets(db) -> dict[str, dict[str, str]]:
     ids["role"] = {"public_id": str(role.public_id)}
     trader = user_make("trader@rbac.example", kind=UserKind.CLIENT)
     ids["trader"] = {"public_id": str(trader.public_id)}
+    ids.update(crm_targets(staff))
     return ids
 
 
