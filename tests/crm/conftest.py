@@ -73,3 +73,8 @@ def register(
 @pytest.fixture
 def make_client(db):
     return register
+
+
+@pytest.fixture
+def admin_staff(make_staff):
+    return make_staff("admin", "super_admin")
