@@ -74,6 +74,21 @@ def source_of(record: ClientRecord) -> dict[str, Any]:
     return {key: value for key, value in fields.items() if value}
 
 
+SOURCE_LABELS = {
+    "utm_source": _("Campaign source"),
+    "utm_medium": _("Medium"),
+    "utm_campaign": _("Campaign"),
+    "utm_term": _("Term"),
+    "utm_content": _("Content"),
+    "landing_page": _("Landing page"),
+    "referrer": _("Came from"),
+    "referral_code": _("IB referral code"),
+    "language": _("Page language"),
+    "country": _("Country (from the network)"),
+    "first_touch_at": _("First visit"),
+}
+
+
 def client_360(record: ClientRecord, *, actor: Any) -> dict[str, Any]:
     """The page's context: the record, each panel's data and the timeline."""
     user = record.user
@@ -102,7 +117,7 @@ def client_360(record: ClientRecord, *, actor: Any) -> dict[str, Any]:
         "language_name": dict(settings.LANGUAGES).get(record.language, record.language),
         "stage_label": Stage(record.stage).label,
         "stage_history": list(record.stage_changes.order_by("-at", "-pk")[:20]),
-        "source": source_of(record),
+        "source": [(SOURCE_LABELS[key], value) for key, value in source_of(record).items()],
         "devices": devices_of(user),
         "sees_emails": sees_emails,
         "emails": emails,

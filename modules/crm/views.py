@@ -80,6 +80,8 @@ def _list(request: HttpRequest, view: str) -> HttpResponse:
             {"name": segment.name, "url": _segment_url(segment)}
             for segment in segments.segment_list()
         ],
+        # Rows link to the 360 by appending the id (one reverse, not fifty).
+        "detail_base": reverse("backoffice:clients"),
         "list_url": reverse("backoffice:clients" if view == "clients" else "backoffice:crm:leads"),
         **_choices(),
     }
