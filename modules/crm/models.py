@@ -100,9 +100,19 @@ class ClientRecord(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        # The lists count and page live (unmerged) records by stage, for everyone or for one
+        # owner: partial indexes holding the stage let PostgreSQL count with index-only scans.
         indexes = [
-            models.Index(fields=["owner", "-created_at"]),
-            models.Index(fields=["stage", "-created_at"]),
+            models.Index(
+                fields=["stage", "-created_at"],
+                condition=models.Q(merged_into__isnull=True),
+                name="crm_record_live_stage",
+            ),
+            models.Index(
+                fields=["owner", "stage", "-created_at"],
+                condition=models.Q(merged_into__isnull=True),
+                name="crm_record_live_owner",
+            ),
             models.Index(fields=["desk", "-created_at"]),
             models.Index(fields=["name_key", "date_of_birth"]),
             models.Index(fields=["country"]),
