@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.paginator import Paginator
@@ -28,7 +29,7 @@ from brokerdesk.modules.crm.forms import (
     RoutingRuleForm,
     service_errors_to_form,
 )
-from brokerdesk.modules.crm.models import DuplicateFlag, DuplicateStatus, RoutingRule
+from brokerdesk.modules.crm.models import DuplicateFlag, DuplicateStatus, RoutingRule, Stage
 from brokerdesk.modules.crm.regions import REGIONS
 from brokerdesk.modules.crm.routing import assignable_staff, crm_settings_get
 from brokerdesk.modules.crm.selectors import (
@@ -73,6 +74,13 @@ def _list(request: HttpRequest, view: str) -> HttpResponse:
     query.pop("page", None)
     context = {
         "form": form,
+        # The filters are plain inputs in the template (widget templates cost more than the
+        # fifty rows): their current values and the choices they offer.
+        "values": {name: request.GET.get(name, "") for name in form.fields},
+        "selected_stages": request.GET.getlist("stages"),
+        "stage_choices": Stage.choices,
+        "sort_choices": form.fields["sort"].choices,
+        "languages": settings.LANGUAGES,
         "page": page,
         "query": query.urlencode(),
         "view": view,

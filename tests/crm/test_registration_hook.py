@@ -123,3 +123,27 @@ def test_same_mailbox_and_same_name_with_birth_date_are_duplicates(admin_staff, 
     assert DuplicateFlag.objects.get(record=imported).reasons == ["email"]
     assert DuplicateFlag.objects.get(record=twin).reasons == ["name_dob"]
     assert not DuplicateFlag.objects.filter(record=stranger).exists()
+
+
+def test_clients_from_before_the_crm_get_their_record_from_the_migration(db):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "brokerdesk.modules.crm.migrations.0003_records_for_existing_clients"
+    )
+    old = User.objects.create(email="early.bird@example.com", kind="client", country="FR")
+    staff = User.objects.create(email="staff.only@example.com", kind="staff", is_staff=True)
+
+    migration.records_create(apps, None)
+    migration.records_create(apps, None)  # idempotent
+
+    record = ClientRecord.objects.get(user=old)
+    assert (record.stage, record.country, record.owner, record.email_key) == (
+        "registered",
+        "FR",
+        None,
+        "early.bird@example.com",
+    )
+    assert not ClientRecord.objects.filter(user=staff).exists()
