@@ -352,3 +352,11 @@ def test_the_openapi_document_lists_the_crm_endpoints(api):
         "/api/v1/crm-settings/",
     }
     assert expected - paths == set()
+
+
+def test_the_crm_views_generate_without_schema_warnings(db, capsys):
+    from drf_spectacular.generators import SchemaGenerator
+
+    SchemaGenerator(urlconf="brokerdesk.platform.urls_tenant").get_schema(request=None, public=True)
+    err = capsys.readouterr().err
+    assert [line for line in err.splitlines() if "crm" in line.lower()] == []
