@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -35,7 +36,7 @@ from brokerdesk.modules.crm.routing import assignable_staff, crm_settings_get
 from brokerdesk.modules.crm.selectors import (
     ClientFilters,
     ClientNotFound,
-    clients_list,
+    clients_rows,
     record_get_for_actor,
     records_in_scope,
 )
@@ -60,6 +61,15 @@ def _choices() -> dict[str, Any]:
 
 # --- Lists ------------------------------------------------------------------------------------
 
+_STAGE_LABELS = dict(Stage.choices)
+
+
+def _row(row: dict[str, Any]) -> dict[str, Any]:
+    """A list row with its stage's words and its local creation time, ready to print."""
+    row["stage_label"] = _STAGE_LABELS.get(row["stage"], row["stage"])
+    row["created"] = timezone.localtime(row["created_at"]).strftime("%Y-%m-%d %H:%M")
+    return row
+
 
 def _list(request: HttpRequest, view: str) -> HttpResponse:
     form = ClientFilterForm(request.GET or None)
@@ -68,8 +78,9 @@ def _list(request: HttpRequest, view: str) -> HttpResponse:
         status = 400
     else:
         filters = form.filters(view=view) if form.is_bound else ClientFilters(view=view)
-        found = clients_list(actor=request.user, filters=filters)
+        found = clients_rows(actor=request.user, filters=filters)
         page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+        page.object_list = [_row(row) for row in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
     context = {
