@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -185,7 +186,13 @@ ROW_FIELDS = (
 )
 
 
-def clients_rows(*, actor: Any, filters: ClientFilters) -> QuerySet[ClientRecord]:
-    """The list as rows of plain values (``ROW_FIELDS``), in the list's order."""
+def clients_page(*, actor: Any, filters: ClientFilters, number: Any, size: int) -> Page:
+    """One page of the list as rows of plain values (``ROW_FIELDS``), in the list's order.
+
+    The total counts the records, not the rows: counting the rows would make PostgreSQL join
+    every matching record to its user (a 100 ms hash join at 100,000 clients) for nothing.
+    """
     records = clients_filter(records_in_scope(actor), filters, actor=actor)
-    return records.values(*ROW_FIELDS)  # type: ignore[return-value]
+    paginator = Paginator(records.values(*ROW_FIELDS), size)
+    paginator.count = records.count()  # type: ignore[misc]
+    return paginator.get_page(number)

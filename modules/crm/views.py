@@ -36,7 +36,7 @@ from brokerdesk.modules.crm.routing import assignable_staff, crm_settings_get
 from brokerdesk.modules.crm.selectors import (
     ClientFilters,
     ClientNotFound,
-    clients_rows,
+    clients_page,
     record_get_for_actor,
     records_in_scope,
 )
@@ -78,8 +78,9 @@ def _list(request: HttpRequest, view: str) -> HttpResponse:
         status = 400
     else:
         filters = form.filters(view=view) if form.is_bound else ClientFilters(view=view)
-        found = clients_rows(actor=request.user, filters=filters)
-        page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+        page = clients_page(
+            actor=request.user, filters=filters, number=request.GET.get("page"), size=PAGE_SIZE
+        )
         page.object_list = [_row(row) for row in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
