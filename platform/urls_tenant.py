@@ -28,6 +28,8 @@ urlpatterns = [
     # The Trader's Room identity flows and the signed-in user's profile over the API.
     path("api/v1/auth/", include(auth_api_urls.auth_patterns)),
     path("api/v1/me/", include(auth_api_urls.me_patterns)),
+    # The CRM: leads, clients, notes, timeline, duplicates, segments, routing (issue 5).
+    path("api/v1/", include("brokerdesk.modules.crm.api_urls")),
     path("api/v1/schema/", rbac_docs.SchemaView.as_view(), name="api-schema"),
     path("api/v1/docs/", rbac_docs.DocsView.as_view(), name="api-docs"),
     path("", include("brokerdesk.tenants.config.file_urls")),

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from brokerdesk.modules.backoffice import views
+from brokerdesk.modules.crm import views as crm_views
 from brokerdesk.modules.identity import totp_views
 from brokerdesk.modules.identity.rbac import urls as rbac_urls
 from brokerdesk.modules.identity.tokens import urls as token_urls
@@ -30,6 +31,9 @@ urlpatterns = [
     path("tokens/", include(token_urls.token_patterns)),
     # The KYC review queue, cases, document links and decisions (modules/kyc).
     path("kyc/", include(kyc_urls.backoffice_patterns)),
+    # The CRM (issue 5): the client list keeps the section's name; the rest is backoffice:crm.
+    path("clients/", crm_views.client_list, name="clients"),
+    path("clients/", include("brokerdesk.modules.crm.urls")),
     # Placeholders until their modules replace them (each says what is coming).
     *[path(f"{slug}/", views.section, {"section": slug}, name=slug) for slug in views.SECTIONS],
 ]

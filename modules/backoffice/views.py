@@ -26,13 +26,6 @@ BACKOFFICE = Face(
 
 # Sections that later modules build; until then each says plainly what will be there.
 SECTIONS: dict[str, tuple[Promise, Promise]] = {
-    "clients": (
-        _("Clients"),
-        _(
-            "Clients and leads arrive with the CRM module: the client list, each client's "
-            "record and timeline, notes, lifecycle stage and routing to sales desks."
-        ),
-    ),
     "payments": (
         _("Payments"),
         _(

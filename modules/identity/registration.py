@@ -48,6 +48,15 @@ def _email_queue(**kwargs: object) -> None:
     email_queue(**kwargs)  # type: ignore[arg-type]
 
 
+def _crm_record_create(*, request: HttpRequest, user: User) -> None:
+    """The CRM record of the new client, routed to an owner in this same transaction, with
+    the first touch (campaign, landing page, IB referral) kept in the visitor's session."""
+    from brokerdesk.modules.crm.records import record_on_registration
+    from brokerdesk.modules.crm.source import source_of_session
+
+    record_on_registration(user=user, source=source_of_session(request))
+
+
 @dataclass(frozen=True)
 class Registration:
     """What a visitor typed on the registration form, already validated."""
@@ -149,6 +158,7 @@ def register(*, request: HttpRequest, data: Registration) -> User | None:
                 target=user,
                 after={"email": user.email, "country": user.country, "language": user.language},
             )
+            _crm_record_create(request=request, user=user)
             return user
     # Spend the time the other branch spends hashing, so the answer's timing says nothing.
     make_password(data.password)

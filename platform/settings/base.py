@@ -93,6 +93,8 @@ MIDDLEWARE = [
     "brokerdesk.modules.identity.totp.StaffSecondFactorMiddleware",
     # Request address, user agent and id for the audit rows the view writes (ADR 0015).
     "brokerdesk.modules.audit.services.AuditContextMiddleware",
+    # A Trader's Room visitor's first campaign/referral touch, kept for registration (CRM).
+    "brokerdesk.modules.crm.source.FirstTouchMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -167,6 +169,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenants.for_each_active_tenant",
         "schedule": float(env_int("AUDIT_ANCHOR_INTERVAL_S", 3600, minimum=60)),
         "args": ("tenants.audit_anchor",),
+    },
+    # Dormant and churned clients (crm/lifecycle.py), once an hour in every tenant.
+    "crm-dormancy": {
+        "task": "tenants.for_each_active_tenant",
+        "schedule": 3600.0,
+        "args": ("crm.dormancy_evaluate",),
     },
 }
 

@@ -42,6 +42,10 @@ STAFF_API = (           403, 403,  200,  200,  200,  200,    200,    200)
 SUPER_ONLY_API_GONE = ( 403, 403,  204,  403,  403,  403,    403,    403)
 ALL_API_BAD = (         400, 400,  400,  400,  400,  400,    400,    400)
 SIGNED_IN_API = (       403, 200,  200,  200,  200,  200,    200,    200)
+# CRM (issue 5): clients.view pages and objects; the target client is not Sales' own (404).
+CLIENTS_PAGE = (        302, 403,  200,  200,  200,  200,    200,    200)
+CLIENT_OBJECT_PAGE = (  302, 403,  200,  404,  200,  200,    200,    200)
+CLIENT_OBJECT_API = (   403, 403,  200,  404,  200,  200,    200,    200)
 # fmt: on
 
 ROWS: list[tuple[str, str, tuple[int, ...]]] = [
@@ -59,6 +63,7 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     ("GET", "identity:client-devices", (302, 302, 200, 404, 200, 200, 200, 200)),
     # Placeholder sections (every staff member until their modules gate them).
     ("GET", "backoffice:clients", STAFF_PAGE),
+    ("GET", "backoffice:kyc", STAFF_PAGE),
     ("GET", "backoffice:payments", STAFF_PAGE),
     ("GET", "backoffice:ibs", STAFF_PAGE),
     ("GET", "backoffice:reports", STAFF_PAGE),
@@ -175,6 +180,56 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     ("POST", "kyc-api:configurations", SUPER_ONLY_API_BAD),
     ("PATCH", "kyc-api:configuration-state", SUPER_ONLY_API),
     ("PATCH", "kyc-api:configuration-kind", SUPER_ONLY_API),
+    # --- CRM (issue 5): lists, the client 360, notes, reassignment, duplicates, segments ------
+    # clients.view: every default staff role; Sales only for their own clients (the target
+    # client has no owner: 404). clients.edit: Super admin and Sales; clients.assign,
+    # clients.merge and config.manage (routing): Super admin only.
+    ("GET", "backoffice:clients", CLIENTS_PAGE),
+    ("GET", "backoffice:crm:leads", CLIENTS_PAGE),
+    ("GET", "backoffice:crm:detail", CLIENT_OBJECT_PAGE),
+    ("GET", "backoffice:crm:timeline", CLIENT_OBJECT_PAGE),
+    ("POST", "backoffice:crm:note-add", (302, 403, 400, 404, 403, 403, 403, 403)),
+    ("POST", "backoffice:crm:assign", SUPER_ONLY_FORM_POST),
+    ("POST", "backoffice:crm:merge", SUPER_ONLY_FORM_POST),
+    ("GET", "backoffice:crm:duplicates", SUPER_ONLY_PAGE),
+    ("POST", "backoffice:crm:duplicate-dismiss", SUPER_ONLY_REDIRECT),
+    # Saving a segment with no name says so and goes back to the list (302) for all staff;
+    # deleting another's segment needs config.manage.
+    ("POST", "backoffice:crm:segment-create", (302, 403, 302, 302, 302, 302, 302, 302)),
+    ("POST", "backoffice:crm:segment-delete", SUPER_ONLY_REDIRECT),
+    ("GET", "backoffice:crm:routing", SUPER_ONLY_PAGE),
+    ("POST", "backoffice:crm:routing", SUPER_ONLY_FORM_POST),
+    ("GET", "backoffice:crm:routing-edit", SUPER_ONLY_PAGE),
+    ("POST", "backoffice:crm:routing-edit", SUPER_ONLY_FORM_POST),
+    ("POST", "backoffice:crm:routing-move", SUPER_ONLY_FORM_POST),
+    ("POST", "backoffice:crm:routing-delete", SUPER_ONLY_REDIRECT),
+    ("GET", "backoffice:crm:settings", SUPER_ONLY_PAGE),
+    ("POST", "backoffice:crm:settings", SUPER_ONLY_FORM_POST),
+    ("GET", "crm-api:leads", STAFF_API),
+    ("POST", "crm-api:leads", (403, 403, 400, 400, 403, 403, 403, 403)),
+    ("GET", "crm-api:clients", STAFF_API),
+    ("GET", "crm-api:client", CLIENT_OBJECT_API),
+    ("GET", "crm-api:notes", CLIENT_OBJECT_API),
+    ("POST", "crm-api:notes", (403, 403, 400, 404, 403, 403, 403, 403)),
+    ("GET", "crm-api:timeline", CLIENT_OBJECT_API),
+    ("POST", "crm-api:assign", SUPER_ONLY_API_BAD),
+    ("POST", "crm-api:merge", SUPER_ONLY_API_BAD),
+    ("GET", "crm-api:duplicates", SUPER_ONLY_API),
+    ("POST", "crm-api:duplicate-dismiss", SUPER_ONLY_API),
+    ("GET", "crm-api:segments", STAFF_API),
+    ("POST", "crm-api:segments", (403, 403, 400, 400, 400, 400, 400, 400)),
+    ("GET", "crm-api:segment", STAFF_API),
+    ("PATCH", "crm-api:segment", SUPER_ONLY_API),
+    ("DELETE", "crm-api:segment", (403, 403, 204, 403, 403, 403, 403, 403)),
+    ("GET", "crm-api:segment-clients", STAFF_API),
+    ("GET", "crm-api:routing-rules", SUPER_ONLY_API),
+    ("POST", "crm-api:routing-rules", SUPER_ONLY_API_BAD),
+    ("GET", "crm-api:routing-rule", SUPER_ONLY_API),
+    ("PATCH", "crm-api:routing-rule", SUPER_ONLY_API),
+    ("DELETE", "crm-api:routing-rule", (403, 403, 204, 403, 403, 403, 403, 403)),
+    ("POST", "crm-api:routing-rule-move", SUPER_ONLY_API_BAD),
+    ("GET", "crm-api:settings", SUPER_ONLY_API),
+    ("PATCH", "crm-api:settings", SUPER_ONLY_API),
     # --- API: its description and browsable UI (any active staff) -----------------------------
     ("GET", "api-schema", STAFF_API),
     ("GET", "api-docs", STAFF_API),

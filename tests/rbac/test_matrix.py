@@ -18,6 +18,7 @@ from brokerdesk.modules.identity.rbac.models import Role, Team
 from brokerdesk.modules.identity.rbac.services import default_roles_ensure
 from brokerdesk.modules.identity.tokens.models import ApiToken
 from support.config_canary import config_canary
+from support.crm import crm_targets
 from support.kyc_canary import KYC_ROUTES, kyc_canary
 from support.rbac_actors import ACTORS, user_make
 
@@ -56,6 +57,27 @@ TARGETS = {
     "tokens-api:revoke": "token",
     # KYC (modules/kyc): a client's case, its document, a file token (support/kyc_canary.py).
     **KYC_ROUTES,
+    # CRM (issue 5).
+    "backoffice:crm:detail": "crm_client",
+    "backoffice:crm:timeline": "crm_client",
+    "backoffice:crm:note-add": "crm_client",
+    "backoffice:crm:assign": "crm_client",
+    "backoffice:crm:merge": "crm_client",
+    "backoffice:crm:duplicate-dismiss": "crm_flag",
+    "backoffice:crm:segment-delete": "crm_segment",
+    "backoffice:crm:routing-edit": "crm_rule",
+    "backoffice:crm:routing-move": "crm_rule",
+    "backoffice:crm:routing-delete": "crm_rule",
+    "crm-api:client": "crm_client",
+    "crm-api:notes": "crm_client",
+    "crm-api:timeline": "crm_client",
+    "crm-api:assign": "crm_client",
+    "crm-api:merge": "crm_client",
+    "crm-api:duplicate-dismiss": "crm_flag",
+    "crm-api:segment": "crm_segment",
+    "crm-api:segment-clients": "crm_segment",
+    "crm-api:routing-rule": "crm_rule",
+    "crm-api:routing-rule-move": "crm_rule",
 }
 
 
@@ -138,6 +160,7 @@ def targets(db) -> dict[str, dict[str, str]]:
     )
     ids["token"] = {"public_id": str(token.public_id)}
     ids.update(kyc_canary("test", "MATRIX")[1])
+    ids.update(crm_targets(staff))
     return ids
 
 

@@ -14,6 +14,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from brokerdesk.modules.audit.models import AuditEntry
+from brokerdesk.modules.crm.models import (
+    ClientRecord,
+    CrmSettings,
+    DuplicateFlag,
+    Note,
+    RoutingRule,
+    Segment,
+)
 from brokerdesk.modules.identity.models import User, UserKind
 from brokerdesk.modules.identity.rbac.checks import permission_check
 from brokerdesk.modules.identity.rbac.models import Role, Team
@@ -26,6 +34,7 @@ from brokerdesk.modules.identity.totp_models import StaffTotpDevice
 from brokerdesk.modules.kyc.models import KycCase, KycDocument, KycState, ScreeningResult
 from brokerdesk.tenants.config.models import LegalEntity, PspCredential, TradingServer
 from support.config_canary import config_canary
+from support.crm import crm_targets
 from support.kyc_canary import kyc_canary
 from support.rbac_actors import sign_in, user_make
 
@@ -48,6 +57,8 @@ def world(db, test_tenant, client):
     token, _ = api_token_create(actor=colleague, name="Finance export", codes=["payments.view"])
     _, ids = config_canary("test", "S9")
     ids.update(kyc_canary("test", "S9")[1])
+    # Another owner's client, a duplicate flag, a colleague's segment and a routing rule.
+    ids.update(crm_targets(colleague))
     client.defaults["HTTP_HOST"] = test_tenant.get_primary_domain().domain
     return {
         "client": sign_in(client, sales),
@@ -80,6 +91,17 @@ def _snapshot() -> dict[str, object]:
         "kyc_documents": sorted(KycDocument.objects.values_list("public_id", "status")),
         "screenings": ScreeningResult.objects.count(),
         "kyc_states": sorted(KycState.objects.values_list("pk", "allowed_actions")),
+        # CRM (issue 5): owners, stages, notes, merges, duplicates, segments, routing.
+        "crm_records": sorted(
+            ClientRecord.objects.values_list(
+                "email", "owner_id", "desk_id", "stage", "merged_into_id"
+            )
+        ),
+        "crm_notes": Note.objects.count(),
+        "crm_flags": sorted(DuplicateFlag.objects.values_list("pk", "status")),
+        "crm_segments": sorted(Segment.objects.values_list("name", "filters")),
+        "crm_rules": sorted(RoutingRule.objects.values_list("name", "position", "countries")),
+        "crm_settings": list(CrmSettings.objects.values_list("fallback_owner_id", "dormancy_days")),
     }
 
 
@@ -162,6 +184,49 @@ def _requests(world) -> list[tuple[str, str, dict]]:
         ("post", reverse("backoffice:kyc-rules-edit", kwargs=ids["kyc_configuration"]),
          {"row": "state:pending_review", "label": "x", "client_message": "x", "allowed_actions": ["withdraw"]}),
         ("patch", reverse("kyc-api:configuration-state", kwargs=ids["kyc_state"]), {"allowed_actions": ["withdraw"]}),
+        # CRM (issue 5): another owner's client through pages, the API and direct URLs (404);
+        # reassignment, merges, duplicates, routing and others' segments (403).
+        *_crm_requests(world),
+    ]  # fmt: skip
+
+
+def _crm_requests(world) -> list[tuple[str, str, dict]]:
+    ids = world["ids"]
+    theirs = ids["crm_client"]
+    own = {"owner": str(world["sales"].public_id), "reason": "mine now"}
+    return [
+        ("get", reverse("backoffice:crm:detail", kwargs=theirs), {}),
+        ("get", reverse("backoffice:crm:timeline", kwargs=theirs), {}),
+        ("post", reverse("backoffice:crm:note-add", kwargs=theirs), {"text": "hi"}),
+        ("post", reverse("backoffice:crm:assign", kwargs=theirs), own),
+        ("post", reverse("backoffice:crm:merge", kwargs=theirs), {"merge": theirs["public_id"]}),
+        ("get", reverse("backoffice:crm:duplicates"), {}),
+        ("post", reverse("backoffice:crm:duplicate-dismiss", kwargs=ids["crm_flag"]), {}),
+        ("post", reverse("backoffice:crm:segment-delete", kwargs=ids["crm_segment"]), {}),
+        ("get", reverse("backoffice:crm:routing"), {}),
+        ("post", reverse("backoffice:crm:routing"), {"name": "grab", "target": "owner", "owner": own["owner"]}),
+        ("get", reverse("backoffice:crm:routing-edit", kwargs=ids["crm_rule"]), {}),
+        ("post", reverse("backoffice:crm:routing-move", kwargs=ids["crm_rule"]), {"position": "1"}),
+        ("post", reverse("backoffice:crm:routing-delete", kwargs=ids["crm_rule"]), {}),
+        ("get", reverse("backoffice:crm:settings"), {}),
+        ("post", reverse("backoffice:crm:settings"), {"fallback_owner": own["owner"], "dormancy_days": "1", "churn_days": "1"}),
+        ("get", reverse("crm-api:client", kwargs=theirs), {}),
+        ("get", reverse("crm-api:notes", kwargs=theirs), {}),
+        ("post", reverse("crm-api:notes", kwargs=theirs), {"text": "hi"}),
+        ("get", reverse("crm-api:timeline", kwargs=theirs), {}),
+        ("post", reverse("crm-api:assign", kwargs=theirs), own),
+        ("post", reverse("crm-api:merge", kwargs=theirs), {"merge": theirs["public_id"]}),
+        ("get", reverse("crm-api:duplicates"), {}),
+        ("post", reverse("crm-api:duplicate-dismiss", kwargs=ids["crm_flag"]), {}),
+        ("patch", reverse("crm-api:segment", kwargs=ids["crm_segment"]), {"name": "mine"}),
+        ("delete", reverse("crm-api:segment", kwargs=ids["crm_segment"]), {}),
+        ("get", reverse("crm-api:routing-rules"), {}),
+        ("post", reverse("crm-api:routing-rules"), {"name": "grab", "target": "owner", "owner": own["owner"]}),
+        ("patch", reverse("crm-api:routing-rule", kwargs=ids["crm_rule"]), {"owner": own["owner"]}),
+        ("delete", reverse("crm-api:routing-rule", kwargs=ids["crm_rule"]), {}),
+        ("post", reverse("crm-api:routing-rule-move", kwargs=ids["crm_rule"]), {"position": 1}),
+        ("get", reverse("crm-api:settings"), {}),
+        ("patch", reverse("crm-api:settings"), {"fallback_owner": own["owner"]}),
     ]  # fmt: skip
 
 
@@ -259,6 +324,22 @@ def test_support_sees_kyc_but_never_screening_hits_or_aml_endpoints(world, clien
     assert "S9 LISTED" not in page.content.decode()
     assert refused == [403, 403, 403]
     assert _snapshot() == before
+
+
+def test_sales_lists_and_searches_show_only_their_own_clients(world):
+    client = world["client"]
+    theirs = world["ids"]["crm_client"]["public_id"]
+    pages = [
+        client.get(reverse("backoffice:clients"), {"stages": ["registered", "funded"]}),
+        client.get(reverse("backoffice:crm:leads"), {"q": theirs}),
+        client.get(reverse("crm-api:leads"), {"q": "crm.target"}),
+        client.get(reverse("crm-api:segment-clients", kwargs=world["ids"]["crm_segment"])),
+    ]
+    assert [p.status_code for p in pages] == [200, 200, 200, 200]
+    # The search box echoes the id typed; no row, link or API result names that client.
+    assert not [p for p in pages if f'data-client="{theirs}"' in p.content.decode()]
+    assert not [p for p in pages if f"/clients/{theirs}/" in p.content.decode()]
+    assert [p.json()["count"] for p in pages[2:]] == [0, 0]
 
 
 def test_the_back_office_shows_sales_no_link_to_what_they_cannot_open(world):

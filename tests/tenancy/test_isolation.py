@@ -11,6 +11,7 @@ from brokerdesk.modules.identity.models import User
 from brokerdesk.modules.identity.services import set_password_link_issue
 from brokerdesk.tenants import schemas
 from support.config_canary import config_canary, config_providers
+from support.crm_canary import crm_canary, crm_providers
 from support.kyc_canary import kyc_canary, kyc_providers
 from support.rbac_canary import rbac_providers
 from support.tenants import tenant_ensure
@@ -34,6 +35,7 @@ PROVIDERS = {
     **rbac_providers(),
     **token_providers(),
     **kyc_providers(),
+    **crm_providers(),
 }
 
 
@@ -50,6 +52,7 @@ def _canary(slug: str, name: str, colour: str) -> Canary:
         token = set_password_link_issue(user=staff)
         config_secrets, config_args = config_canary(slug, marker)
         kyc_secrets, kyc_args = kyc_canary(slug, marker)
+        crm_secrets, crm_args = crm_canary(slug, marker, owner)
         # An audit row carrying the marker: the audit viewer and API would show a leak.
         audit_record(
             actor="tests",
@@ -74,8 +77,9 @@ def _canary(slug: str, name: str, colour: str) -> Canary:
             colour,
             *config_secrets,
             *kyc_secrets,
+            *crm_secrets,
         ],  # fmt: skip
-        route_args={"set-password": {"token": token}, **config_args, **kyc_args},
+        route_args={"set-password": {"token": token}, **config_args, **kyc_args, **crm_args},
     )
 
 

@@ -52,6 +52,9 @@ PERMISSIONS: tuple[Permission, ...] = (
     Permission("roles.manage", "Create and edit roles"),
     Permission("config.manage", "Manage the broker's configuration"),
     Permission("tokens.manage", "Create, list and revoke API tokens for integrators"),
+    # CRM (issue 5).
+    Permission("clients.assign", "Reassign clients and leads to another owner or desk"),
+    Permission("clients.merge", "Merge or dismiss duplicate clients"),
 )
 
 ALL_CODES: frozenset[str] = frozenset(p.code for p in PERMISSIONS)
