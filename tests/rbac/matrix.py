@@ -62,8 +62,6 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     # A client's devices (clients.view; Sales only for their own clients: this one is not).
     ("GET", "identity:client-devices", (302, 302, 200, 404, 200, 200, 200, 200)),
     # Placeholder sections (every staff member until their modules gate them).
-    ("GET", "backoffice:clients", STAFF_PAGE),
-    ("GET", "backoffice:kyc", STAFF_PAGE),
     ("GET", "backoffice:payments", STAFF_PAGE),
     ("GET", "backoffice:ibs", STAFF_PAGE),
     ("GET", "backoffice:reports", STAFF_PAGE),
