@@ -123,7 +123,7 @@ TEMPLATES = [
 _db = env_database("DATABASE_URL")
 DATABASES = {
     "default": {
-        "ENGINE": "brokerdesk.platform.db",
+        "ENGINE": "django_tenants.postgresql_backend",
         "NAME": _db.name,
         "USER": _db.user,
         "PASSWORD": _db.password,

@@ -1,1 +1,0 @@
-"""The project's database backend: django-tenants' PostgreSQL backend with cheaper introspection."""
