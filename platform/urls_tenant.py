@@ -15,6 +15,8 @@ urlpatterns = [
     # The audit log, read-only (ADR 0015).
     path("api/v1/audit/", include("brokerdesk.modules.audit.api_urls")),
     # Staff, roles and permission codes (ADR 0016); the API description and its UI.
+    # Wallets, movements and manual adjustments (the ledger module, issue 7).
+    path("api/v1/ledger/", include("brokerdesk.modules.ledger.api_urls")),
     path("api/v1/staff/", include(rbac_api_urls.staff_patterns)),
     path("api/v1/roles/", include(rbac_api_urls.role_patterns)),
     path("api/v1/permissions/", include(rbac_api_urls.permission_patterns)),

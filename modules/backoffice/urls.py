@@ -20,6 +20,8 @@ urlpatterns = [
     # Staff and roles administration (ADR 0016).
     path("staff/", include(rbac_urls.staff_patterns)),
     path("roles/", include(rbac_urls.role_patterns)),
+    # Wallets, client ledgers and manual adjustments (the ledger module, issue 7).
+    path("ledger/", include("brokerdesk.modules.ledger.urls")),
     # Placeholders until their modules replace them (each says what is coming).
     *[path(f"{slug}/", views.section, {"section": slug}, name=slug) for slug in views.SECTIONS],
 ]

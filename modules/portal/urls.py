@@ -1,6 +1,7 @@
 from django.urls import path
 
 from brokerdesk.modules.identity.views import FaceLoginView, FaceLogoutView
+from brokerdesk.modules.ledger import portal_urls as ledger_urls
 from brokerdesk.modules.portal import views
 
 app_name = "portal"
@@ -21,6 +22,8 @@ urlpatterns = [
     ),
     path("profile/", views.profile, name="profile"),
     path("devices/", views.devices_page, name="devices"),
+    # The client's wallets and their history (the ledger module, issue 7).
+    *ledger_urls.urlpatterns,
     # Placeholders until their modules replace them (each says what is coming).
     *[path(f"{slug}/", views.section, {"section": slug}, name=slug) for slug in views.SECTIONS],
 ]

@@ -50,6 +50,8 @@ PERMISSIONS: tuple[Permission, ...] = (
     Permission("staff.manage", "Invite staff, assign roles, deactivate staff"),
     Permission("roles.manage", "Create and edit roles"),
     Permission("config.manage", "Manage the broker's configuration"),
+    # Issue 7 (ledger): Support reads adjustments and their reasons without seeing balances.
+    Permission("payments.view_adjustments", "See manual adjustments and their reasons"),
 )
 
 ALL_CODES: frozenset[str] = frozenset(p.code for p in PERMISSIONS)

@@ -1,0 +1,422 @@
+"""The only writer of ledger tables: accounts, transfers (single, pending, post, void) and
+reversals (ADR 0018).
+
+Every function runs in one transaction (joining the caller's): it inserts the transfer
+(``ON CONFLICT (idempotency_key) DO NOTHING``, so a retry returns the first result), moves
+the accounts' cached counters in ascending account id order (no deadlocks between
+transfers), writes the entries and the transfer's audit row. The database refuses what must
+never happen — an unbalanced transfer, an entry in another currency than its account, a
+liability going negative, a second resolution of a hold, any update or delete of history —
+and this module turns those refusals into ``LedgerError``s with a clear message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from brokerdesk.modules.audit.services import AuditTarget, audit_record
+from brokerdesk.modules.ledger.models import (
+    CREDIT_NORMAL_KINDS,
+    LIABILITY_KINDS,
+    Account,
+    AccountKind,
+    Entry,
+    EntrySide,
+    Normal,
+    Transfer,
+    TransferKind,
+)
+from brokerdesk.platform.money import CURRENCY_EXPONENTS
+
+# SQLSTATE and constraint names the database answers with (migration 0002 and the models).
+CHECK_VIOLATION = "23514"
+UNIQUE_VIOLATION = "23505"
+DEBITS_WITHIN_CREDITS = "ledger_account_debits_within_credits"
+ONE_RESOLUTION = "ledger_transfer_one_resolution"
+ONE_REVERSAL = "ledger_transfer_one_reversal"
+
+
+class LedgerError(Exception):
+    """A transfer the ledger refuses; ``code`` is stable, the message is for people."""
+
+    code = "ledger_error"
+
+    def __init__(self, message: Any) -> None:
+        super().__init__(str(message))
+        self.message = str(message)
+
+
+class InsufficientFunds(LedgerError):
+    code = "insufficient_funds"
+
+
+class IdempotencyKeyReused(LedgerError):
+    code = "idempotency_key_reused"
+
+
+class TransferAlreadyResolved(LedgerError):
+    code = "already_resolved"
+
+
+class InvalidTransfer(LedgerError):
+    code = "invalid_transfer"
+
+
+@dataclass(frozen=True)
+class Posting:
+    """Move ``amount_minor`` from ``debit`` to ``credit`` (same currency, amount > 0)."""
+
+    debit: Account
+    credit: Account
+    amount_minor: int
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    transfer: Transfer
+    created: bool  # False: the idempotency key was seen before; nothing was applied again
+
+
+# --- Accounts ---------------------------------------------------------------------------------
+
+
+def account_code(kind: str, currency: str, *, owner: Any = None, external_ref: str = "") -> str:
+    """The stable, unique name of an account: ``client:<public id>:client_wallet:USD``."""
+    parts = [kind]
+    if owner is not None:
+        parts.insert(0, f"user:{owner.public_id}")
+    if external_ref:
+        parts.append(external_ref)
+    return ":".join([*parts, currency])
+
+
+def currency_check(currency: str) -> None:
+    if currency not in CURRENCY_EXPONENTS:
+        raise InvalidTransfer(_("Unknown currency %(currency)s.") % {"currency": currency})
+
+
+def account_ensure(
+    *, kind: str, currency: str, owner: Any = None, external_ref: str = ""
+) -> Account:
+    """The account for (kind, currency, owner, reference), created on first use; safe under
+    concurrency (two first uses create one account)."""
+    currency_check(currency)
+    if kind not in AccountKind.values:
+        raise InvalidTransfer(f"unknown account kind {kind!r}")
+    code = account_code(kind, currency, owner=owner, external_ref=external_ref)
+    account = Account.objects.filter(code=code).first()
+    if account is not None:
+        return account
+    fields = {
+        "public_id": uuid.uuid4(),
+        "code": code,
+        "kind": kind,
+        "currency": currency,
+        "normal": Normal.CREDIT if kind in CREDIT_NORMAL_KINDS else Normal.DEBIT,
+        "owner_id": owner.pk if owner is not None else None,
+        "external_ref": external_ref,
+        "debits_must_not_exceed_credits": kind in LIABILITY_KINDS,
+        "created_at": timezone.now(),
+    }
+    columns = ", ".join(fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Account._meta.db_table} ({columns}, debits_pending, debits_posted, "
+            f"credits_pending, credits_posted) VALUES ({placeholders}, 0, 0, 0, 0) "
+            "ON CONFLICT (code) DO NOTHING",
+            list(fields.values()),
+        )
+    return Account.objects.get(code=code)
+
+
+def wallet_ensure(*, client: Any, currency: str) -> Account:
+    """A client's wallet in ``currency``, created on demand."""
+    return account_ensure(kind=AccountKind.CLIENT_WALLET, currency=currency, owner=client)
+
+
+# --- Transfers --------------------------------------------------------------------------------
+
+
+def _postings_check(postings: Sequence[Posting]) -> None:
+    if not postings:
+        raise InvalidTransfer(_("A transfer moves money between at least two accounts."))
+    for posting in postings:
+        amount = posting.amount_minor
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise InvalidTransfer(_("Amounts must be whole minor units greater than zero."))
+        if posting.debit.pk is None or posting.credit.pk is None:
+            raise InvalidTransfer("accounts must be saved before money moves through them")
+        if posting.debit.pk == posting.credit.pk:
+            raise InvalidTransfer(_("A transfer cannot debit and credit the same account."))
+        if posting.debit.currency != posting.credit.currency:
+            raise InvalidTransfer(_("Both accounts of a posting must hold the same currency."))
+
+
+def _fingerprint(kind: str, code: str, legs: Iterable[tuple[int, str, int]], **refs: Any) -> str:
+    content = {"kind": kind, "code": code, "legs": sorted(legs), **refs}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _entries_of(postings: Sequence[Posting]) -> list[Entry]:
+    entries = []
+    for posting in postings:
+        currency = posting.debit.currency
+        entries.append(
+            Entry(account_id=posting.debit.pk, currency=currency, side=EntrySide.DEBIT,
+                  amount_minor=posting.amount_minor)
+        )  # fmt: skip
+        entries.append(
+            Entry(account_id=posting.credit.pk, currency=currency, side=EntrySide.CREDIT,
+                  amount_minor=posting.amount_minor)
+        )  # fmt: skip
+    return entries
+
+
+def _actor_fields(actor: Any) -> dict[str, Any]:
+    if isinstance(actor, str):
+        return {"created_by_id": None, "created_by_label": actor[:320]}
+    return {"created_by_id": actor.pk, "created_by_label": actor.email[:320]}
+
+
+def _transfer_insert(
+    *, idempotency_key: str, fingerprint: str, kind: str, code: str, actor: Any, **extra: Any
+) -> tuple[Transfer, bool]:
+    """Insert the transfer unless its key exists; a key seen with other content is refused."""
+    if not idempotency_key or len(idempotency_key) > 255:
+        raise InvalidTransfer(_("An idempotency key of 1 to 255 characters is required."))
+    fields = {
+        "public_id": uuid.uuid4(),
+        "idempotency_key": idempotency_key,
+        "fingerprint": fingerprint,
+        "kind": kind,
+        "code": code[:40],
+        "description": extra.get("description", "")[:500],
+        "pending_id": extra.get("pending_id"),
+        "reverses_id": extra.get("reverses_id"),
+        "external_ref": extra.get("external_ref", "")[:100],
+        "created_at": timezone.now(),
+        **_actor_fields(actor),
+    }
+    columns = ", ".join(fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    with connection.cursor() as cursor:
+        # A concurrent insert of the same key waits here until the first one commits (or
+        # rolls back), then sees the conflict: exactly one of them applies the transfer.
+        cursor.execute(
+            f"INSERT INTO {Transfer._meta.db_table} ({columns}) VALUES ({placeholders}) "
+            "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+            list(fields.values()),
+        )
+        row = cursor.fetchone()
+    if row is None:
+        existing = Transfer.objects.get(idempotency_key=idempotency_key)
+        if existing.fingerprint != fingerprint:
+            raise IdempotencyKeyReused(
+                _("This idempotency key was already used for a different transfer.")
+            )
+        return existing, False
+    transfer = Transfer(id=row[0], **fields)
+    transfer._state.adding = False
+    return transfer, True
+
+
+# Which counter an entry moves: (phase, side) -> column.
+_COLUMN = {
+    ("pending", EntrySide.DEBIT): "debits_pending",
+    ("pending", EntrySide.CREDIT): "credits_pending",
+    ("posted", EntrySide.DEBIT): "debits_posted",
+    ("posted", EntrySide.CREDIT): "credits_posted",
+}
+_COLUMNS = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
+
+
+def _counters_move(moves: Iterable[tuple[Entry, str, int]]) -> None:
+    """Add ``sign * amount`` to each entry's counter (phase), locking accounts by id order."""
+    deltas: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_COLUMNS, 0))
+    for entry, phase, sign in moves:
+        deltas[entry.account_id][_COLUMN[(phase, entry.side)]] += sign * entry.amount_minor
+    sets = ", ".join(f"{column} = {column} + %s" for column in _COLUMNS)
+    rows = [[*(deltas[pk][c] for c in _COLUMNS), pk] for pk in sorted(deltas)]
+    with connection.cursor() as cursor:
+        # Ascending id: two transfers touching the same accounts always lock them in the
+        # same order. The CHECK on the account row refuses an overdraft, race-free.
+        cursor.executemany(f"UPDATE {Account._meta.db_table} SET {sets} WHERE id = %s", rows)
+
+
+def _refusal(error: IntegrityError) -> LedgerError:
+    """The ledger's reading of a constraint the database enforced."""
+    text = str(error)
+    if DEBITS_WITHIN_CREDITS in text:
+        return InsufficientFunds(_("Insufficient available balance."))
+    if ONE_RESOLUTION in text:
+        return TransferAlreadyResolved(_("This hold was already posted or released."))
+    if ONE_REVERSAL in text:
+        return TransferAlreadyResolved(_("This transfer was already reversed."))
+    return InvalidTransfer(text.splitlines()[0])
+
+
+def _audit(transfer: Transfer, entries: Sequence[Entry], actor: Any, extra: dict) -> None:
+    codes = dict(Account.objects.filter(pk__in={e.account_id for e in entries}).values_list(
+        "pk", "code"))  # fmt: skip
+    after = {
+        "kind": transfer.kind,
+        "code": transfer.code,
+        "idempotency_key": transfer.idempotency_key,
+        "entries": [
+            {
+                "account": codes.get(e.account_id, e.account_id),
+                "side": e.side,
+                "amount_minor": str(e.amount_minor),
+                "currency": e.currency,
+            }
+            for e in entries
+        ],  # fmt: skip
+        **extra,
+    }
+    audit_record(
+        actor=actor,
+        action=f"ledger.transfer.{transfer.kind}",
+        target=AuditTarget(type="ledger_transfer", public_id=str(transfer.public_id)),
+        before=None,
+        after=after,
+        reason=transfer.description,
+    )
+
+
+def transfer_create(
+    *,
+    idempotency_key: str,
+    postings: Sequence[Posting],
+    code: str,
+    actor: Any,
+    description: str = "",
+    pending: bool = False,
+    external_ref: str = "",
+) -> TransferResult:
+    """Post (or, with ``pending``, hold) one balanced transfer, exactly once per key.
+
+    A hold reserves the amounts: the debited accounts' available balances drop now, the
+    credited accounts gain nothing until the hold is posted."""
+    _postings_check(postings)
+    kind = TransferKind.PENDING if pending else TransferKind.SINGLE
+    entries = _entries_of(postings)
+    fingerprint = _fingerprint(
+        kind, code, [(e.account_id, e.side, e.amount_minor) for e in entries],
+        external_ref=external_ref,
+    )  # fmt: skip
+    phase = "pending" if pending else "posted"
+    try:
+        with transaction.atomic():
+            transfer, created = _transfer_insert(
+                idempotency_key=idempotency_key, fingerprint=fingerprint, kind=kind, code=code,
+                actor=actor, description=description, external_ref=external_ref,
+            )  # fmt: skip
+            if not created:
+                return TransferResult(transfer, False)
+            _counters_move((entry, phase, 1) for entry in entries)
+            for entry in entries:
+                entry.transfer_id = transfer.pk
+            Entry.objects.bulk_create(entries)
+            _audit(transfer, entries, actor, {})
+    except IntegrityError as error:
+        raise _refusal(error) from None
+    return TransferResult(transfer, True)
+
+
+def _resolve(*, pending: Transfer, kind: str, idempotency_key: str, actor: Any,
+             description: str) -> TransferResult:  # fmt: skip
+    if pending.kind != TransferKind.PENDING:
+        raise InvalidTransfer(_("Only a hold can be posted or released."))
+    fingerprint = _fingerprint(kind, pending.code, [], pending=pending.pk)
+    try:
+        with transaction.atomic():
+            transfer, created = _transfer_insert(
+                idempotency_key=idempotency_key, fingerprint=fingerprint, kind=kind,
+                code=pending.code, actor=actor, description=description or pending.description,
+                pending_id=pending.pk, external_ref=pending.external_ref,
+            )  # fmt: skip
+            if not created:
+                return TransferResult(transfer, False)
+            held = list(Entry.objects.filter(transfer_id=pending.pk))
+            moves: list[tuple[Entry, str, int]] = [(e, "pending", -1) for e in held]
+            copies: list[Entry] = []
+            if kind == TransferKind.POST:
+                copies = [
+                    Entry(transfer_id=transfer.pk, account_id=e.account_id, currency=e.currency,
+                          side=e.side, amount_minor=e.amount_minor)
+                    for e in held
+                ]  # fmt: skip
+                moves += [(e, "posted", 1) for e in copies]
+            _counters_move(moves)
+            Entry.objects.bulk_create(copies)
+            _audit(transfer, held, actor, {"pending": str(pending.public_id)})
+    except IntegrityError as error:
+        raise _refusal(error) from None
+    return TransferResult(transfer, True)
+
+
+def transfer_post(
+    *, pending: Transfer, idempotency_key: str, actor: Any, description: str = ""
+) -> TransferResult:
+    """Complete a hold: the reserved amounts move for good (at most once per hold)."""
+    return _resolve(pending=pending, kind=TransferKind.POST, idempotency_key=idempotency_key,
+                    actor=actor, description=description)  # fmt: skip
+
+
+def transfer_void(
+    *, pending: Transfer, idempotency_key: str, actor: Any, description: str = ""
+) -> TransferResult:
+    """Release a hold: the reserved amounts become available again (at most once per hold)."""
+    return _resolve(pending=pending, kind=TransferKind.VOID, idempotency_key=idempotency_key,
+                    actor=actor, description=description)  # fmt: skip
+
+
+def transfer_reverse(
+    *, transfer: Transfer, idempotency_key: str, actor: Any, description: str,
+    code: str = "reversal",
+) -> TransferResult:  # fmt: skip
+    """Correct a posted transfer by a new one with every entry's side swapped (at most once).
+
+    The original stays as it was; the reversal may be refused for insufficient funds when
+    the money has moved on since."""
+    if transfer.kind not in (TransferKind.SINGLE, TransferKind.POST):
+        raise InvalidTransfer(_("Only posted money can be reversed; release a hold instead."))
+    originals = list(Entry.objects.filter(transfer_id=transfer.pk))
+    swapped = [
+        Entry(account_id=e.account_id, currency=e.currency, amount_minor=e.amount_minor,
+              side=EntrySide.CREDIT if e.side == EntrySide.DEBIT else EntrySide.DEBIT)
+        for e in originals
+    ]  # fmt: skip
+    fingerprint = _fingerprint(
+        TransferKind.SINGLE, code, [(e.account_id, e.side, e.amount_minor) for e in swapped],
+        reverses=transfer.pk,
+    )  # fmt: skip
+    try:
+        with transaction.atomic():
+            reversal, created = _transfer_insert(
+                idempotency_key=idempotency_key, fingerprint=fingerprint,
+                kind=TransferKind.SINGLE, code=code, actor=actor, description=description,
+                reverses_id=transfer.pk, external_ref=transfer.external_ref,
+            )  # fmt: skip
+            if not created:
+                return TransferResult(reversal, False)
+            _counters_move((entry, "posted", 1) for entry in swapped)
+            for entry in swapped:
+                entry.transfer_id = reversal.pk
+            Entry.objects.bulk_create(swapped)
+            _audit(reversal, swapped, actor, {"reverses": str(transfer.public_id)})
+    except IntegrityError as error:
+        raise _refusal(error) from None
+    return TransferResult(reversal, True)
