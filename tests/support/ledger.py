@@ -68,6 +68,8 @@ def ledger_snapshot() -> dict[str, Any]:
 
 
 def constraints_now() -> None:
-    """Run the deferred checks now (tests roll back, so COMMIT never comes)."""
+    """Run the deferred checks now (tests roll back, so COMMIT never comes), then defer
+    them again as a real transaction would."""
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
