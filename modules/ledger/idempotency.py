@@ -16,8 +16,10 @@ import uuid
 from collections.abc import Callable
 
 from django.db import connection, transaction
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -62,7 +64,14 @@ def _claim(request: Request, key: str, fingerprint: str) -> IdempotentRequest | 
     return IdempotentRequest(id=row[0]) if row else None
 
 
-def idempotent(request: Request, handler: Callable[[str], Response]) -> Response:
+def _rendered(status: int, content: bytes, **headers: str) -> HttpResponse:
+    response = HttpResponse(content, status=status, content_type="application/json")
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def idempotent(request: Request, handler: Callable[[str], Response]) -> HttpResponse | Response:
     """Run ``handler(key)`` once per (actor, key); replay or refuse every later use."""
     key = request_key(request)
     if len(key) > KEY_MAX:
@@ -77,15 +86,16 @@ def idempotent(request: Request, handler: Callable[[str], Response]) -> Response
             response = handler(key)
             if response.status_code >= 400:
                 raise _Refused(response)
+            content = JSONRenderer().render(response.data)
             IdempotentRequest.objects.filter(pk=claimed.pk).update(
-                status_code=response.status_code, response_body=json_normalise(response.data)
+                status_code=response.status_code, response_body=content.decode()
             )
     except _Refused as refused:
         return refused.response
-    return response
+    return _rendered(response.status_code, content)
 
 
-def _replay(request: Request, key: str, fingerprint: str) -> Response:
+def _replay(request: Request, key: str, fingerprint: str) -> HttpResponse | Response:
     stored = IdempotentRequest.objects.get(actor_id=request.user.pk, key=key)
     if stored.request_sha256 != fingerprint:
         return Response(
@@ -98,6 +108,4 @@ def _replay(request: Request, key: str, fingerprint: str) -> Response:
             },
             status=422,
         )
-    return Response(
-        stored.response_body, status=stored.status_code, headers={REPLAYED_HEADER: "true"}
-    )
+    return _rendered(stored.status_code, stored.response_body.encode(), **{REPLAYED_HEADER: "true"})

@@ -332,7 +332,8 @@ class IdempotentRequest(models.Model):
     path = models.CharField(max_length=300)
     request_sha256 = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField(null=True)
-    response_body = models.JSONField(null=True)
+    # The rendered JSON, byte for byte: a replay answers exactly what the first use did.
+    response_body = models.TextField(null=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
