@@ -55,8 +55,8 @@ def _claim(request: Request, key: str, fingerprint: str) -> IdempotentRequest | 
         # A concurrent request with the same key waits here until the first one commits.
         cursor.execute(
             f"INSERT INTO {IdempotentRequest._meta.db_table} "
-            "(actor_id, key, method, path, request_sha256, created_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (actor_id, key) DO NOTHING RETURNING id",
+            "(actor_id, key, method, path, request_sha256, response_body, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, '', %s) ON CONFLICT (actor_id, key) DO NOTHING RETURNING id",
             [request.user.pk, key, request.method, request.path[:300], fingerprint,
              timezone.now()],
         )  # fmt: skip

@@ -333,7 +333,7 @@ class IdempotentRequest(models.Model):
     request_sha256 = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField(null=True)
     # The rendered JSON, byte for byte: a replay answers exactly what the first use did.
-    response_body = models.TextField(null=True)
+    response_body = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

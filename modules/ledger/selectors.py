@@ -141,6 +141,13 @@ ORDER BY currency
 """
 
 
+def ledger_mismatches() -> list[str]:
+    """Accounts whose cached counters differ from the fold of their entries (one query)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_FOLD_SQL)
+        return [row[0] for row in cursor.fetchall()]
+
+
 def ledger_verify() -> VerifyReport:
     """Fold every entry and compare with the cached counters; check each currency sums to
     zero and no liability is negative. Runs in one REPEATABLE READ snapshot when called

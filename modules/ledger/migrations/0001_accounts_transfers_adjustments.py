@@ -62,7 +62,7 @@ class Migration(migrations.Migration):
                 ('path', models.CharField(max_length=300)),
                 ('request_sha256', models.CharField(max_length=64)),
                 ('status_code', models.PositiveSmallIntegerField(null=True)),
-                ('response_body', models.TextField(null=True)),
+                ('response_body', models.TextField(blank=True, default='')),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('actor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
