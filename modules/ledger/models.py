@@ -13,6 +13,7 @@ counters, which only the services move).
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -20,7 +21,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from brokerdesk.platform.money import MinorUnitsField
+from brokerdesk.platform.money import MinorUnitsField, from_minor
 
 
 class AccountKind(models.TextChoices):
@@ -118,6 +119,23 @@ class Account(models.Model):
     def incoming_minor(self) -> int:
         """Pending amounts on their way in (not available until posted)."""
         return self.credits_pending if self.normal == Normal.CREDIT else self.debits_pending
+
+    # Exact decimals for display (never for arithmetic).
+    @property
+    def balance(self) -> Decimal:
+        return from_minor(self.balance_minor, self.currency)
+
+    @property
+    def available(self) -> Decimal:
+        return from_minor(self.available_minor, self.currency)
+
+    @property
+    def held(self) -> Decimal:
+        return from_minor(self.held_minor, self.currency)
+
+    @property
+    def incoming(self) -> Decimal:
+        return from_minor(self.incoming_minor, self.currency)
 
 
 class TransferKind(models.TextChoices):
@@ -288,6 +306,15 @@ class Adjustment(models.Model):
 
     def __str__(self) -> str:
         return f"adjustment {self.public_id} ({self.status})"
+
+    @property
+    def amount(self) -> Decimal:
+        return from_minor(self.amount_minor, self.currency)
+
+    @property
+    def signed_amount(self) -> str:
+        sign = "+" if self.direction == AdjustmentDirection.CREDIT else "−"
+        return f"{sign}{self.amount}"
 
 
 # The allowed status changes: (from, to).
