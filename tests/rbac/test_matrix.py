@@ -17,6 +17,7 @@ from brokerdesk.modules.identity.models import UserKind
 from brokerdesk.modules.identity.rbac.models import Role
 from brokerdesk.modules.identity.rbac.services import default_roles_ensure
 from support.config_canary import config_canary
+from support.ledger import ledger_route_targets
 from support.rbac_actors import ACTORS, user_make
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -43,6 +44,23 @@ TARGETS = {
     "backoffice:roles:edit": "role",
     "roles-api:detail": "role",
     "identity:client-devices": "trader",
+    # Ledger (issue 7): a client's ledger and a posted adjustment of that client.
+    "backoffice:ledger:client": "trader",
+    "ledger-api:wallets": "trader",
+    "ledger-api:movements": "trader",
+    **{
+        name: "adjustment"
+        for name in (
+            "backoffice:ledger:adjustment",
+            "backoffice:ledger:adjustment-approve",
+            "backoffice:ledger:adjustment-reject",
+            "backoffice:ledger:adjustment-reverse",
+            "ledger-api:adjustment",
+            "ledger-api:adjustment-approve",
+            "ledger-api:adjustment-reject",
+            "ledger-api:adjustment-reverse",
+        )
+    },
 }
 
 
@@ -114,6 +132,7 @@ def targets(db) -> dict[str, dict[str, str]]:
     ids["role"] = {"public_id": str(role.public_id)}
     trader = user_make("trader@rbac.example", kind=UserKind.CLIENT)
     ids["trader"] = {"public_id": str(trader.public_id)}
+    ids.update(ledger_route_targets(trader))
     return ids
 
 

@@ -20,6 +20,7 @@ from brokerdesk.modules.identity.rbac.services import default_roles_ensure
 from brokerdesk.modules.identity.rbac.visibility import fields_visible_filter
 from brokerdesk.tenants.config.models import LegalEntity, PspCredential, TradingServer
 from support.config_canary import config_canary
+from support.ledger import ledger_route_targets, ledger_snapshot
 from support.rbac_actors import sign_in, user_make
 
 REFUSED = {403, 404}
@@ -33,6 +34,7 @@ def world(db, test_tenant, client):
     trader = user_make("trader@s9.example", kind=UserKind.CLIENT)
     custom = Role.objects.create(name="Night desk", codes=["clients.view"], scope="own")
     _, ids = config_canary("test", "S9")
+    ids.update(ledger_route_targets(trader))  # issue 7: a posted adjustment of the trader
     client.defaults["HTTP_HOST"] = test_tenant.get_primary_domain().domain
     return {
         "client": sign_in(client, sales),
@@ -55,6 +57,7 @@ def _snapshot() -> dict[str, object]:
         "servers": sorted(TradingServer.objects.values_list("name", "updated_at")),
         "psps": sorted(PspCredential.objects.values_list("name", "updated_at")),
         "audit": AuditEntry.objects.count(),
+        "ledger": ledger_snapshot(),  # issue 7: accounts, transfers, entries, adjustments
     }
 
 
@@ -94,6 +97,40 @@ def _requests(world) -> list[tuple[str, str, dict]]:
         ("patch", reverse("roles-api:detail", kwargs=super_admin), {"scope": "own"}),
         ("get", reverse("permissions-api:list"), {}),
         ("get", reverse("audit-api:list"), {}),
+        # Ledger (issue 7): Sales never sees money, adjustments or their reasons, and moves none.
+        *_ledger_requests(world),
+    ]  # fmt: skip
+
+
+def _ledger_requests(world) -> list[tuple[str, str, dict]]:
+    trader = {"public_id": world["trader"].public_id}
+    adjustment = world["ids"]["adjustment"]
+    create = {
+        "client": str(world["trader"].public_id),
+        "currency": "USD",
+        "direction": "credit",
+        "amount": "10.00",
+        "reason": "Sales tries",
+    }
+    return [
+        ("get", reverse("backoffice:ledger:index"), {}),
+        ("get", reverse("backoffice:ledger:client", kwargs=trader), {}),
+        ("get", reverse("backoffice:ledger:adjustments"), {}),
+        ("post", reverse("backoffice:ledger:adjustment-create"), {**create, "token": "s9"}),
+        ("get", reverse("backoffice:ledger:adjustment", kwargs=adjustment), {}),
+        ("post", reverse("backoffice:ledger:adjustment", kwargs=adjustment), {"reason": "x"}),
+        ("post", reverse("backoffice:ledger:adjustment-approve", kwargs=adjustment), {}),
+        ("post", reverse("backoffice:ledger:adjustment-reject", kwargs=adjustment), {"note": "x"}),
+        ("post", reverse("backoffice:ledger:adjustment-reverse", kwargs=adjustment), {"reason": "x"}),
+        ("get", reverse("ledger-api:wallets", kwargs=trader), {}),
+        ("get", reverse("ledger-api:movements", kwargs=trader), {}),
+        ("get", reverse("ledger-api:adjustments"), {}),
+        ("post", reverse("ledger-api:adjustments"), create),
+        ("get", reverse("ledger-api:adjustment", kwargs=adjustment), {}),
+        ("patch", reverse("ledger-api:adjustment", kwargs=adjustment), {"reason": "x"}),
+        ("delete", reverse("ledger-api:adjustment", kwargs=adjustment), {}),
+        ("post", reverse("ledger-api:adjustment-approve", kwargs=adjustment), {}),
+        ("post", reverse("ledger-api:adjustment-reverse", kwargs=adjustment), {"reason": "x"}),
     ]  # fmt: skip
 
 
@@ -120,6 +157,7 @@ def test_sales_holds_no_finance_aml_or_approval_code(world):
         "payments.view",
         "payments.approve_withdrawal",
         "payments.adjust",
+        "payments.view_adjustments",
         "partners.manage",
         "config.manage",
         "staff.manage",
@@ -143,5 +181,7 @@ def test_the_back_office_shows_sales_no_link_to_what_they_cannot_open(world):
     response = world["client"].get(reverse("backoffice:home"))
     assert response.status_code == 200
     page = response.content.decode()
-    for name in ("backoffice:settings:index", "backoffice:staff:list", "backoffice:roles:list"):
+    names = ("backoffice:settings:index", "backoffice:staff:list", "backoffice:roles:list",
+             "backoffice:ledger:index", "backoffice:ledger:adjustments")  # fmt: skip
+    for name in names:
         assert f'href="{reverse(name)}"' not in page

@@ -73,3 +73,21 @@ def constraints_now() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def ledger_route_targets(trader: User) -> dict[str, dict[str, str]]:
+    """Objects the ledger routes of the matrix and the walker point at: a posted adjustment
+    of ``trader`` (made by a Finance member created here)."""
+    from brokerdesk.modules.identity.rbac.services import default_roles_ensure
+    from brokerdesk.modules.ledger.adjustments import adjustment_request
+
+    finance = User(email=f"finance-{uuid.uuid4().hex[:6]}@ledger.example", kind=UserKind.STAFF,
+                   is_staff=True)  # fmt: skip
+    finance.set_unusable_password()
+    finance.save()
+    finance.rbac_roles.set([default_roles_ensure()["finance"]])
+    adjustment = adjustment_request(
+        actor=finance, client=trader, currency="USD", direction="credit", amount_minor=1_000,
+        reason="Matrix target adjustment", idempotency_key=f"target:{uuid.uuid4()}",
+    )  # fmt: skip
+    return {"adjustment": {"public_id": str(adjustment.public_id)}}

@@ -11,6 +11,7 @@ from brokerdesk.modules.identity.models import User
 from brokerdesk.modules.identity.services import set_password_link_issue
 from brokerdesk.tenants import schemas
 from support.config_canary import config_canary, config_providers
+from support.ledger_canary import ledger_canary, ledger_providers
 from support.rbac_canary import rbac_providers
 from support.tenants import tenant_ensure
 from support.walker import Canary, routes, url_for, walk
@@ -30,6 +31,7 @@ PROVIDERS = {
     "identity:client-devices": lambda canary: {"public_id": canary.owner.public_id},
     **config_providers(),
     **rbac_providers(),
+    **ledger_providers(),
 }
 
 
@@ -45,6 +47,7 @@ def _canary(slug: str, name: str, colour: str) -> Canary:
         )
         token = set_password_link_issue(user=staff)
         config_secrets, config_args = config_canary(slug, marker)
+        ledger_args = ledger_canary(slug, marker)  # issue 7: wallet, adjustment with the marker
         # An audit row carrying the marker: the audit viewer and API would show a leak.
         audit_record(
             actor="tests",
@@ -61,7 +64,7 @@ def _canary(slug: str, name: str, colour: str) -> Canary:
         host=host,
         owner=owner,
         secrets=[name, marker, owner.email, staff.email, host, colour, *config_secrets],
-        route_args={"set-password": {"token": token}, **config_args},
+        route_args={"set-password": {"token": token}, **config_args, **ledger_args},
     )
 
 
