@@ -24,7 +24,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from brokerdesk.modules.audit.services import AuditTarget, audit_record
+from brokerdesk.modules.audit.services import AuditRecord, AuditTarget, audit_record_many
 from brokerdesk.modules.ledger.models import (
     CREDIT_NORMAL_KINDS,
     LIABILITY_KINDS,
@@ -242,17 +242,38 @@ _COLUMN = {
 _COLUMNS = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
 
 
-def _counters_move(moves: Iterable[tuple[Entry, str, int]]) -> None:
+def _counters_move(moves: Iterable[tuple[Entry, str, int]], cursor: Any = None) -> None:
     """Add ``sign * amount`` to each entry's counter (phase), locking accounts by id order."""
     deltas: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_COLUMNS, 0))
     for entry, phase, sign in moves:
         deltas[entry.account_id][_COLUMN[(phase, entry.side)]] += sign * entry.amount_minor
     sets = ", ".join(f"{column} = {column} + %s" for column in _COLUMNS)
     rows = [[*(deltas[pk][c] for c in _COLUMNS), pk] for pk in sorted(deltas)]
-    with connection.cursor() as cursor:
-        # Ascending id: two transfers touching the same accounts always lock them in the
-        # same order. The CHECK on the account row refuses an overdraft, race-free.
-        cursor.executemany(f"UPDATE {Account._meta.db_table} SET {sets} WHERE id = %s", rows)
+    # Ascending id: two transfers touching the same accounts always lock them in the same
+    # order. The CHECK on the account row refuses an overdraft, race-free.
+    sql = f"UPDATE {Account._meta.db_table} SET {sets} WHERE id = %s"
+    if cursor is not None:
+        cursor.executemany(sql, rows)
+        return
+    with connection.cursor() as own:
+        own.executemany(sql, rows)
+
+
+def _entries_insert(cursor: Any, entries: Sequence[Entry]) -> None:
+    """All entries in one multi-row INSERT."""
+    if not entries:
+        return
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(entries))
+    params = [
+        value
+        for e in entries
+        for value in (e.transfer_id, e.account_id, e.currency, e.side, e.amount_minor)
+    ]
+    cursor.execute(
+        f"INSERT INTO {Entry._meta.db_table} (transfer_id, account_id, currency, side, "
+        f"amount_minor) VALUES {values}",
+        params,
+    )
 
 
 def _refusal(error: IntegrityError) -> LedgerError:
@@ -267,16 +288,15 @@ def _refusal(error: IntegrityError) -> LedgerError:
     return InvalidTransfer(text.splitlines()[0])
 
 
-def _audit(transfer: Transfer, entries: Sequence[Entry], actor: Any, extra: dict) -> None:
-    codes = dict(Account.objects.filter(pk__in={e.account_id for e in entries}).values_list(
-        "pk", "code"))  # fmt: skip
+def _audit_of(transfer: Transfer, entries: Sequence[Entry], actor: Any, codes: dict[int, str],
+              extra: dict) -> AuditRecord:  # fmt: skip
     after = {
         "kind": transfer.kind,
         "code": transfer.code,
         "idempotency_key": transfer.idempotency_key,
         "entries": [
             {
-                "account": codes.get(e.account_id, e.account_id),
+                "account": codes.get(e.account_id, str(e.account_id)),
                 "side": e.side,
                 "amount_minor": str(e.amount_minor),
                 "currency": e.currency,
@@ -285,7 +305,7 @@ def _audit(transfer: Transfer, entries: Sequence[Entry], actor: Any, extra: dict
         ],  # fmt: skip
         **extra,
     }
-    audit_record(
+    return AuditRecord(
         actor=actor,
         action=f"ledger.transfer.{transfer.kind}",
         target=AuditTarget(type="ledger_transfer", public_id=str(transfer.public_id)),
@@ -293,6 +313,142 @@ def _audit(transfer: Transfer, entries: Sequence[Entry], actor: Any, extra: dict
         after=after,
         reason=transfer.description,
     )
+
+
+def _audit(transfer: Transfer, entries: Sequence[Entry], actor: Any, extra: dict) -> None:
+    codes = dict(Account.objects.filter(pk__in={e.account_id for e in entries}).values_list(
+        "pk", "code"))  # fmt: skip
+    audit_record_many([_audit_of(transfer, entries, actor, codes, extra)])
+
+
+@dataclass(frozen=True)
+class TransferRequest:
+    """One transfer to create (``transfers_create_many``); see ``transfer_create``."""
+
+    idempotency_key: str
+    postings: Sequence[Posting]
+    code: str
+    description: str = ""
+    pending: bool = False
+    external_ref: str = ""
+
+
+@dataclass
+class _Prepared:
+    request: TransferRequest
+    kind: str
+    entries: list[Entry]
+    fingerprint: str
+    transfer: Transfer | None = None
+    created: bool = False
+
+
+def _prepare(request: TransferRequest) -> _Prepared:
+    _postings_check(request.postings)
+    if not request.idempotency_key or len(request.idempotency_key) > 255:
+        raise InvalidTransfer(_("An idempotency key of 1 to 255 characters is required."))
+    kind = TransferKind.PENDING if request.pending else TransferKind.SINGLE
+    entries = _entries_of(request.postings)
+    fingerprint = _fingerprint(
+        kind, request.code, [(e.account_id, e.side, e.amount_minor) for e in entries],
+        external_ref=request.external_ref,
+    )  # fmt: skip
+    return _Prepared(request, kind, entries, fingerprint)
+
+
+_TRANSFER_COLUMNS = (
+    "public_id", "idempotency_key", "fingerprint", "kind", "code", "description", "pending_id",
+    "reverses_id", "external_ref", "created_by_id", "created_by_label", "created_at",
+)  # fmt: skip
+
+
+def _transfers_insert(cursor: Any, batch: list[_Prepared], actor: Any) -> None:
+    """Insert every transfer whose key is new in one statement; mark the others as seen."""
+    now = timezone.now()
+    fields_of = {}
+    for item in batch:
+        request = item.request
+        fields_of[request.idempotency_key] = {
+            "public_id": uuid.uuid4(), "idempotency_key": request.idempotency_key,
+            "fingerprint": item.fingerprint, "kind": item.kind, "code": request.code[:40],
+            "description": request.description[:500], "pending_id": None, "reverses_id": None,
+            "external_ref": request.external_ref[:100], "created_at": now, **_actor_fields(actor),
+        }  # fmt: skip
+    rows = [fields_of[item.request.idempotency_key] for item in batch]
+    values = ", ".join([f"({', '.join(['%s'] * len(_TRANSFER_COLUMNS))})"] * len(rows))
+    # A concurrent insert of the same key waits here until the first one commits (or rolls
+    # back), then sees the conflict: exactly one of them applies the transfer.
+    cursor.execute(
+        f"INSERT INTO {Transfer._meta.db_table} ({', '.join(_TRANSFER_COLUMNS)}) VALUES {values} "
+        "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key",
+        [row[column] for row in rows for column in _TRANSFER_COLUMNS],
+    )
+    inserted = dict((key, pk) for pk, key in cursor.fetchall())
+    seen: set[str] = set()
+    for item in batch:
+        key = item.request.idempotency_key
+        if key in inserted and key not in seen:
+            transfer = Transfer(id=inserted[key], **fields_of[key])
+            transfer._state.adding = False
+            item.transfer, item.created = transfer, True
+        seen.add(key)
+
+
+def _existing_resolve(batch: list[_Prepared]) -> None:
+    """Transfers whose key was used before: the same content is a replay, other content is
+    refused."""
+    waiting = [item for item in batch if item.transfer is None]
+    if not waiting:
+        return
+    existing = Transfer.objects.in_bulk(
+        [item.request.idempotency_key for item in waiting], field_name="idempotency_key"
+    )
+    for item in waiting:
+        transfer = existing[item.request.idempotency_key]
+        if transfer.fingerprint != item.fingerprint:
+            raise IdempotencyKeyReused(
+                _("This idempotency key was already used for a different transfer.")
+            )
+        item.transfer = transfer
+
+
+def transfers_create_many(
+    *, requests: Sequence[TransferRequest], actor: Any
+) -> list[TransferResult]:
+    """Create several transfers in one transaction, all or none (a settlement import, a
+    commission payout run): one INSERT of transfers, one UPDATE per account touched, one
+    INSERT of entries, one audit row per new transfer. Keys seen before are replays and
+    apply nothing; a refusal (insufficient funds, a key reused with other content) refuses
+    the whole batch. Results come in the order of ``requests``."""
+    batch = [_prepare(request) for request in requests]
+    if not batch:
+        return []
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                _transfers_insert(cursor, batch, actor)
+                new = [item for item in batch if item.created]
+                if new:
+                    _counters_move(
+                        ((entry, "pending" if item.kind == TransferKind.PENDING else "posted", 1)
+                         for item in new for entry in item.entries),
+                        cursor,
+                    )  # fmt: skip
+                    for item in new:
+                        for entry in item.entries:
+                            entry.transfer_id = item.transfer.pk
+                    _entries_insert(cursor, [e for item in new for e in item.entries])
+            _existing_resolve(batch)
+            codes = {
+                posting_account.pk: posting_account.code
+                for item in new for posting in item.request.postings
+                for posting_account in (posting.debit, posting.credit)
+            }  # fmt: skip
+            audit_record_many([_audit_of(item.transfer, item.entries, actor, codes, {})
+                               for item in new])  # fmt: skip
+    except IntegrityError as error:
+        raise _refusal(error) from None
+    return [TransferResult(item.transfer, item.created) for item in batch]
 
 
 def transfer_create(
@@ -309,30 +465,11 @@ def transfer_create(
 
     A hold reserves the amounts: the debited accounts' available balances drop now, the
     credited accounts gain nothing until the hold is posted."""
-    _postings_check(postings)
-    kind = TransferKind.PENDING if pending else TransferKind.SINGLE
-    entries = _entries_of(postings)
-    fingerprint = _fingerprint(
-        kind, code, [(e.account_id, e.side, e.amount_minor) for e in entries],
-        external_ref=external_ref,
+    request = TransferRequest(
+        idempotency_key=idempotency_key, postings=postings, code=code, description=description,
+        pending=pending, external_ref=external_ref,
     )  # fmt: skip
-    phase = "pending" if pending else "posted"
-    try:
-        with transaction.atomic():
-            transfer, created = _transfer_insert(
-                idempotency_key=idempotency_key, fingerprint=fingerprint, kind=kind, code=code,
-                actor=actor, description=description, external_ref=external_ref,
-            )  # fmt: skip
-            if not created:
-                return TransferResult(transfer, False)
-            _counters_move((entry, phase, 1) for entry in entries)
-            for entry in entries:
-                entry.transfer_id = transfer.pk
-            Entry.objects.bulk_create(entries)
-            _audit(transfer, entries, actor, {})
-    except IntegrityError as error:
-        raise _refusal(error) from None
-    return TransferResult(transfer, True)
+    return transfers_create_many(requests=[request], actor=actor)[0]
 
 
 def _resolve(*, pending: Transfer, kind: str, idempotency_key: str, actor: Any,

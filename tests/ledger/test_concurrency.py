@@ -233,13 +233,13 @@ with schemas.schema_context(schema):
             idempotency_key=key, actor="kill-test", code="deposit",
             postings=[services.Posting(debit=clearing, credit=wallet, amount_minor=100)])
     if mode == "pause":
-        recorded = services.audit_record
-        def stop_inside(**kwargs):
+        recorded = services.audit_record_many
+        def stop_inside(*args, **kwargs):
             # Everything of the transfer is written; the commit has not happened yet.
-            recorded(**kwargs)
+            recorded(*args, **kwargs)
             print("inside", flush=True)
             time.sleep(600)
-        services.audit_record = stop_inside
+        services.audit_record_many = stop_inside
         send("killed-mid-transfer")
     else:
         n = 0

@@ -220,3 +220,44 @@ def test_a_hold_cannot_be_reversed_only_released(wallet):
         services.transfer_reverse(
             transfer=hold, idempotency_key="r", actor="tests", description="x"
         )
+
+
+def _deposit_request(wallet, amount, key):
+    return services.TransferRequest(
+        idempotency_key=key, code="deposit", description=f"Deposit {key}",
+        postings=[services.Posting(debit=psp(wallet.currency), credit=wallet, amount_minor=amount)],
+    )  # fmt: skip
+
+
+def test_a_batch_applies_every_new_transfer_once_with_one_audit_row_each(wallet):
+    deposit(wallet, 100, key="seen-before")
+    audit_before = AuditEntry.objects.count()
+    requests = [_deposit_request(wallet, 100 + n, f"batch-{n}") for n in range(5)]
+    requests.append(_deposit_request(wallet, 100, "seen-before"))  # a replay inside the batch
+
+    results = services.transfers_create_many(requests=requests, actor="tests")
+    constraints_now()
+
+    assert [r.created for r in results] == [True] * 5 + [False]
+    assert refreshed(wallet).balance_minor == 100 + sum(100 + n for n in range(5))
+    assert AuditEntry.objects.count() == audit_before + 5
+    assert ledger_verify().ok
+    from brokerdesk.modules.audit.services import audit_chain_verify
+
+    assert audit_chain_verify().ok
+
+
+def test_a_batch_with_one_overdraft_applies_nothing(wallet):
+    deposit(wallet, 1_000)
+    before = ledger_snapshot()
+    hold = services.TransferRequest(
+        idempotency_key="too-much", code="withdrawal", pending=True,
+        postings=[services.Posting(debit=wallet, credit=payouts(), amount_minor=5_000)],
+    )  # fmt: skip
+
+    with pytest.raises(services.InsufficientFunds):
+        services.transfers_create_many(
+            requests=[_deposit_request(wallet, 10, "fine"), hold], actor="tests"
+        )
+
+    assert ledger_snapshot() == before
