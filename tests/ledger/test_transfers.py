@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
 
 from brokerdesk.modules.audit.models import AuditEntry
@@ -261,3 +263,24 @@ def test_a_batch_with_one_overdraft_applies_nothing(wallet):
         )
 
     assert ledger_snapshot() == before
+
+
+def test_the_verify_command_passes_then_names_a_tampered_balance(wallet, test_tenant):
+    from django.core.management import CommandError, call_command
+    from django.db import connection
+
+    deposit(wallet, 2_500)
+    out = StringIO()
+    call_command("ledger", "verify", "--schema", test_tenant.schema_name, stdout=out)
+    assert "balances match entries, every currency sums to zero" in out.getvalue()
+
+    with connection.cursor() as cursor:  # a counter changed behind the ledger's back
+        cursor.execute(
+            "UPDATE ledger_account SET credits_posted = credits_posted + 1 WHERE id = %s",
+            [wallet.pk],
+        )
+    out = StringIO()
+    with pytest.raises(CommandError, match="ledger does not verify"):
+        call_command("ledger", "verify", "--schema", test_tenant.schema_name, stdout=out)
+    assert f"{wallet.code}: cached [0, 0, 0, 2501], entries [0, 0, 0, 2500]" in out.getvalue()
+    assert "USD: posted debits − credits = -1" in out.getvalue()
