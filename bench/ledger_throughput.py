@@ -4,11 +4,13 @@ not a test). Every transfer goes through ``services.transfer_create`` with all i
 triggers) and writes its hash-chained audit row in the same transaction.
 
 Phases, each on a fresh tenant:
-1. one transfer per database transaction (commit each), by 1 and by N threads;
-2. transfers committed in batches (one transaction around B service calls, as a PSP
-   settlement import or a commission payout run would do), still one audit row each.
+1. ``transfer_create``, one transfer per database transaction (commit each), by 1 and by N
+   threads;
+2. ``transfers_create_many``: B transfers per call and per commit (a PSP settlement import, a
+   commission payout run), still one audit row each — by 1 and by N threads.
 
-    .venv/bin/python bench/ledger_throughput.py [--transfers 5000] [--threads 8] [--batch 100]
+    .venv/bin/python bench/ledger_throughput.py [--transfers 2000] [--batched 20000]
+        [--threads 8] [--batch 100] [--settle LOAD]
 """
 
 from __future__ import annotations
@@ -67,9 +69,26 @@ def post(clearing, wallet, n: int) -> None:
     )  # fmt: skip
 
 
+def post_many(clearing, wallets, first: int, size: int) -> None:
+    from brokerdesk.modules.ledger import services
+
+    services.transfers_create_many(
+        requests=[
+            services.TransferRequest(
+                idempotency_key=f"bench:{uuid.uuid4()}", code="deposit",
+                description=f"Deposit {n}",
+                postings=[services.Posting(debit=clearing, credit=wallets[n % len(wallets)],
+                                           amount_minor=100 + n % 50)],
+            )
+            for n in range(first, first + size)
+        ],
+        actor="bench",
+    )  # fmt: skip
+
+
 def run(tenant, total: int, threads: int, batch: int) -> tuple[float, int]:
-    """Post ``total`` transfers with ``threads`` workers, ``batch`` per commit; seconds."""
-    from django.db import connections, transaction
+    """Post ``total`` transfers with ``threads`` workers, ``batch`` per call and commit."""
+    from django.db import connections
 
     from brokerdesk.tenants import schemas
 
@@ -86,10 +105,11 @@ def run(tenant, total: int, threads: int, batch: int) -> tuple[float, int]:
             done = 0
             while done < per_thread:
                 size = min(batch, per_thread - done)
-                with transaction.atomic():
-                    for k in range(size):
-                        n = index * per_thread + done + k
-                        post(clearing, wallets[n % len(wallets)], n)
+                first = index * per_thread + done
+                if size == 1:
+                    post(clearing, wallets[first % len(wallets)], first)
+                else:
+                    post_many(clearing, wallets, first, size)
                 done += size
         connections.close_all()
 
@@ -118,7 +138,8 @@ def check(tenant) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--transfers", type=int, default=5000)
+    parser.add_argument("--transfers", type=int, default=2000, help="one per commit")
+    parser.add_argument("--batched", type=int, default=20000, help="in batches")
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--fresh", action="store_true", help="drop and recreate the bench DB")
@@ -129,15 +150,19 @@ def main() -> None:
     c.django_setup()
     print(f"machine: {c.machine()}")
     phases = [
-        ("one transfer per commit, 1 thread", 1, 1),
-        (f"one transfer per commit, {args.threads} threads", args.threads, 1),
-        (f"{args.batch} transfers per commit, 1 thread", 1, args.batch),
-    ]
-    for label, threads, batch in phases:
+        ("transfer_create, one per commit, 1 thread", 1, 1, args.transfers),
+        (f"transfer_create, one per commit, {args.threads} threads", args.threads, 1,
+         args.transfers),
+        (f"transfers_create_many, {args.batch} per commit, 1 thread", 1, args.batch,
+         args.batched),
+        (f"transfers_create_many, {args.batch} per commit, {args.threads} threads",
+         args.threads, args.batch, args.batched),
+    ]  # fmt: skip
+    for label, threads, batch, total in phases:
         c.settle(args.settle)
         tenant = tenant_fresh()
         print(f"  other busy databases: {c.other_activity()}")
-        seconds, done = run(tenant, args.transfers, threads, batch)
+        seconds, done = run(tenant, total, threads, batch)
         print(f"{label}: {done} transfers in {seconds:.2f} s = {done / seconds:,.0f} posted/s "
               f"(load {os.getloadavg()[0]:.2f}); {check(tenant)}")  # fmt: skip
     c.tenants_drop(SLUG)

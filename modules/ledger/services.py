@@ -247,16 +247,28 @@ def _counters_move(moves: Iterable[tuple[Entry, str, int]], cursor: Any = None) 
     deltas: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_COLUMNS, 0))
     for entry, phase, sign in moves:
         deltas[entry.account_id][_COLUMN[(phase, entry.side)]] += sign * entry.amount_minor
-    sets = ", ".join(f"{column} = {column} + %s" for column in _COLUMNS)
-    rows = [[*(deltas[pk][c] for c in _COLUMNS), pk] for pk in sorted(deltas)]
-    # Ascending id: two transfers touching the same accounts always lock them in the same
-    # order. The CHECK on the account row refuses an overdraft, race-free.
-    sql = f"UPDATE {Account._meta.db_table} SET {sets} WHERE id = %s"
+    ids = sorted(deltas)
+    sets = ", ".join(f"{column} = a.{column} + d.{column}" for column in _COLUMNS)
+    values = ", ".join(
+        ["(%s::bigint, %s::numeric, %s::numeric, %s::numeric, %s::numeric)"] * len(ids)
+    )
+    params = [value for pk in ids for value in (pk, *(deltas[pk][c] for c in _COLUMNS))]
+    table = Account._meta.db_table
+    # Lock in ascending id first: two transfers touching the same accounts always lock them
+    # in the same order (no deadlock); then one UPDATE for all of them. The CHECK on each
+    # account row refuses an overdraft, race-free.
+    lock = f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+    update = (
+        f"UPDATE {table} AS a SET {sets} FROM (VALUES {values}) "
+        f"AS d (id, {', '.join(_COLUMNS)}) WHERE a.id = d.id"
+    )
     if cursor is not None:
-        cursor.executemany(sql, rows)
+        cursor.execute(lock, [ids])
+        cursor.execute(update, params)
         return
     with connection.cursor() as own:
-        own.executemany(sql, rows)
+        own.execute(lock, [ids])
+        own.execute(update, params)
 
 
 def _entries_insert(cursor: Any, entries: Sequence[Entry]) -> None:

@@ -1,10 +1,11 @@
 """The ledger's invariants, enforced by the database itself (ADR 0018).
 
 - Entries carry their account's currency: a composite foreign key (account_id, currency).
-- Every transfer balances per currency, checked at COMMIT by deferred constraint triggers on
-  both tables (a transfer without its entries, or entries added to an old transfer, fail
-  too); a void has no entries; a post repeats its hold's entries exactly; only a hold can be
-  resolved.
+- Every transfer balances per currency, checked at COMMIT by a deferred constraint trigger
+  (a transfer without entries fails too); a void has no entries; a post repeats its hold's
+  entries exactly; only a hold can be resolved. Entries can only be written by the
+  transaction that wrote their transfer (``xact_id``, checked per INSERT statement), so the
+  check at that COMMIT sees every entry the transfer will ever have.
 - History is append-only: transfers and entries refuse UPDATE, DELETE and TRUNCATE; accounts
   refuse DELETE, TRUNCATE and any change but their four counters; an adjustment's request
   (client, amount, reason, requester …) can never change, only its status moves.
@@ -23,61 +24,56 @@ ALTER TABLE ledger_entry
     ADD CONSTRAINT ledger_entry_account_currency_fk FOREIGN KEY (account_id, currency)
     REFERENCES ledger_account (id, currency) DEFERRABLE INITIALLY IMMEDIATE;
 
-CREATE FUNCTION {schema}.ledger_transfer_check(p_transfer_id bigint) RETURNS void
+-- The transaction that wrote each transfer (the top-level one, also inside savepoints):
+-- entries may only be added by that transaction, so the transfer's check at its COMMIT
+-- sees every entry it will ever have.
+ALTER TABLE {schema}.ledger_transfer
+    ADD COLUMN xact_id xid8 NOT NULL DEFAULT pg_current_xact_id();
+
+CREATE FUNCTION {schema}.ledger_transfer_check() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-    t record;
     n integer;
     bad text;
 BEGIN
-    SELECT id, kind, pending_id, idempotency_key INTO t FROM {schema}.ledger_transfer WHERE id = p_transfer_id;
-    SELECT count(*) INTO n FROM {schema}.ledger_entry WHERE transfer_id = p_transfer_id;
-    IF t.pending_id IS NOT NULL AND NOT EXISTS (
-        SELECT 1 FROM {schema}.ledger_transfer p WHERE p.id = t.pending_id AND p.kind = 'pending'
+    IF NEW.pending_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM {schema}.ledger_transfer p WHERE p.id = NEW.pending_id AND p.kind = 'pending'
     ) THEN
-        RAISE EXCEPTION 'ledger transfer % resolves a transfer that is not a hold', t.idempotency_key
+        RAISE EXCEPTION 'ledger transfer % resolves a transfer that is not a hold', NEW.idempotency_key
             USING ERRCODE = '23514';
     END IF;
-    IF t.kind = 'void' THEN
+    -- One pass: how many entries, and the first currency that does not sum to zero.
+    SELECT coalesce(sum(per.n), 0), min(per.bad) INTO n, bad FROM (
+        SELECT count(*) AS n,
+               CASE WHEN sum(CASE side WHEN 'D' THEN amount_minor ELSE -amount_minor END) <> 0
+                    THEN currency END AS bad
+        FROM {schema}.ledger_entry WHERE transfer_id = NEW.id GROUP BY currency
+    ) per;
+    IF NEW.kind = 'void' THEN
         IF n <> 0 THEN
-            RAISE EXCEPTION 'ledger transfer % (void) must have no entries', t.idempotency_key
+            RAISE EXCEPTION 'ledger transfer % (void) must have no entries', NEW.idempotency_key
                 USING ERRCODE = '23514';
         END IF;
-        RETURN;
+        RETURN NULL;
     END IF;
     IF n < 2 THEN
         RAISE EXCEPTION 'ledger transfer % has % entr(y/ies); at least two are required',
-            t.idempotency_key, n USING ERRCODE = '23514';
+            NEW.idempotency_key, n USING ERRCODE = '23514';
     END IF;
-    SELECT currency INTO bad FROM {schema}.ledger_entry WHERE transfer_id = p_transfer_id
-    GROUP BY currency
-    HAVING sum(CASE side WHEN 'D' THEN amount_minor ELSE -amount_minor END) <> 0
-    LIMIT 1;
     IF bad IS NOT NULL THEN
-        RAISE EXCEPTION 'ledger transfer % does not balance in %', t.idempotency_key, bad
+        RAISE EXCEPTION 'ledger transfer % does not balance in %', NEW.idempotency_key, bad
             USING ERRCODE = '23514';
     END IF;
-    IF t.kind = 'post' AND (
-        EXISTS (SELECT account_id, side, amount_minor FROM {schema}.ledger_entry WHERE transfer_id = t.pending_id
+    IF NEW.kind = 'post' AND (
+        EXISTS (SELECT account_id, side, amount_minor FROM {schema}.ledger_entry WHERE transfer_id = NEW.pending_id
                 EXCEPT ALL
-                SELECT account_id, side, amount_minor FROM {schema}.ledger_entry WHERE transfer_id = t.id)
-        OR EXISTS (SELECT account_id, side, amount_minor FROM {schema}.ledger_entry WHERE transfer_id = t.id
+                SELECT account_id, side, amount_minor FROM {schema}.ledger_entry WHERE transfer_id = NEW.id)
+        OR EXISTS (SELECT account_id, side, amount_minor FROM {schema}.ledger_entry WHERE transfer_id = NEW.id
                 EXCEPT ALL
-                SELECT account_id, side, amount_minor FROM {schema}.ledger_entry WHERE transfer_id = t.pending_id)
+                SELECT account_id, side, amount_minor FROM {schema}.ledger_entry WHERE transfer_id = NEW.pending_id)
     ) THEN
-        RAISE EXCEPTION 'ledger transfer % does not post exactly its hold', t.idempotency_key
+        RAISE EXCEPTION 'ledger transfer % does not post exactly its hold', NEW.idempotency_key
             USING ERRCODE = '23514';
-    END IF;
-END
-$$;
-
-CREATE FUNCTION {schema}.ledger_transfer_check_trigger() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_TABLE_NAME = 'ledger_entry' THEN
-        PERFORM {schema}.ledger_transfer_check(NEW.transfer_id);
-    ELSE
-        PERFORM {schema}.ledger_transfer_check(NEW.id);
     END IF;
     RETURN NULL;
 END
@@ -85,10 +81,25 @@ $$;
 
 CREATE CONSTRAINT TRIGGER ledger_transfer_balanced
     AFTER INSERT ON ledger_transfer DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION {schema}.ledger_transfer_check_trigger();
-CREATE CONSTRAINT TRIGGER ledger_entry_balanced
-    AFTER INSERT ON ledger_entry DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION {schema}.ledger_transfer_check_trigger();
+    FOR EACH ROW EXECUTE FUNCTION {schema}.ledger_transfer_check();
+
+CREATE FUNCTION {schema}.ledger_entry_with_its_transfer() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (
+        SELECT 1 FROM new_entries e JOIN {schema}.ledger_transfer t ON t.id = e.transfer_id
+        WHERE t.xact_id <> pg_current_xact_id()
+    ) THEN
+        RAISE EXCEPTION 'ledger entries are written with their transfer, never added later'
+            USING ERRCODE = '23514';
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER ledger_entry_with_its_transfer
+    AFTER INSERT ON ledger_entry REFERENCING NEW TABLE AS new_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION {schema}.ledger_entry_with_its_transfer();
 
 CREATE FUNCTION ledger_refuse() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -183,10 +194,11 @@ DROP TRIGGER IF EXISTS ledger_entry_append_only ON ledger_entry;
 DROP TRIGGER IF EXISTS ledger_transfer_no_truncate ON ledger_transfer;
 DROP TRIGGER IF EXISTS ledger_transfer_append_only ON ledger_transfer;
 DROP FUNCTION IF EXISTS ledger_refuse();
-DROP TRIGGER IF EXISTS ledger_entry_balanced ON ledger_entry;
+DROP TRIGGER IF EXISTS ledger_entry_with_its_transfer ON ledger_entry;
+DROP FUNCTION IF EXISTS {schema}.ledger_entry_with_its_transfer();
 DROP TRIGGER IF EXISTS ledger_transfer_balanced ON ledger_transfer;
-DROP FUNCTION IF EXISTS {schema}.ledger_transfer_check_trigger();
-DROP FUNCTION IF EXISTS {schema}.ledger_transfer_check(bigint);
+DROP FUNCTION IF EXISTS {schema}.ledger_transfer_check();
+ALTER TABLE {schema}.ledger_transfer DROP COLUMN IF EXISTS xact_id;
 ALTER TABLE ledger_entry DROP CONSTRAINT IF EXISTS ledger_entry_account_currency_fk;
 """
 
