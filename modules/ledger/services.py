@@ -249,19 +249,18 @@ def _counters_move(moves: Iterable[tuple[Entry, str, int]], cursor: Any = None) 
         deltas[entry.account_id][_COLUMN[(phase, entry.side)]] += sign * entry.amount_minor
     ids = sorted(deltas)
     sets = ", ".join(f"{column} = a.{column} + d.{column}" for column in _COLUMNS)
-    values = ", ".join(
-        ["(%s::bigint, %s::numeric, %s::numeric, %s::numeric, %s::numeric)"] * len(ids)
-    )
-    params = [value for pk in ids for value in (pk, *(deltas[pk][c] for c in _COLUMNS))]
+    arrays = [ids, *([deltas[pk][c] for pk in ids] for c in _COLUMNS)]
     table = Account._meta.db_table
     # Lock in ascending id first: two transfers touching the same accounts always lock them
     # in the same order (no deadlock); then one UPDATE for all of them. The CHECK on each
-    # account row refuses an overdraft, race-free.
+    # account row refuses an overdraft, race-free. Arrays keep the statement text constant.
     lock = f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
     update = (
-        f"UPDATE {table} AS a SET {sets} FROM (VALUES {values}) "
-        f"AS d (id, {', '.join(_COLUMNS)}) WHERE a.id = d.id"
+        f"UPDATE {table} AS a SET {sets} FROM unnest(%s::bigint[], %s::numeric[], "
+        f"%s::numeric[], %s::numeric[], %s::numeric[]) AS d (id, {', '.join(_COLUMNS)}) "
+        "WHERE a.id = d.id"
     )
+    params = arrays
     if cursor is not None:
         cursor.execute(lock, [ids])
         cursor.execute(update, params)
@@ -275,16 +274,17 @@ def _entries_insert(cursor: Any, entries: Sequence[Entry]) -> None:
     """All entries in one multi-row INSERT."""
     if not entries:
         return
-    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(entries))
-    params = [
-        value
-        for e in entries
-        for value in (e.transfer_id, e.account_id, e.currency, e.side, e.amount_minor)
-    ]
     cursor.execute(
         f"INSERT INTO {Entry._meta.db_table} (transfer_id, account_id, currency, side, "
-        f"amount_minor) VALUES {values}",
-        params,
+        "amount_minor) SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::text[], "
+        "%s::text[], %s::numeric[])",
+        [
+            [e.transfer_id for e in entries],
+            [e.account_id for e in entries],
+            [e.currency for e in entries],
+            [e.side for e in entries],
+            [e.amount_minor for e in entries],
+        ],
     )
 
 
@@ -368,6 +368,12 @@ def _prepare(request: TransferRequest) -> _Prepared:
     return _Prepared(request, kind, entries, fingerprint)
 
 
+_TRANSFER_TYPES = {
+    "public_id": "uuid", "idempotency_key": "text", "fingerprint": "text", "kind": "text",
+    "code": "text", "description": "text", "pending_id": "bigint", "reverses_id": "bigint",
+    "external_ref": "text", "created_by_id": "bigint", "created_by_label": "text",
+    "created_at": "timestamptz",
+}  # fmt: skip
 _TRANSFER_COLUMNS = (
     "public_id", "idempotency_key", "fingerprint", "kind", "code", "description", "pending_id",
     "reverses_id", "external_ref", "created_by_id", "created_by_label", "created_at",
@@ -387,13 +393,14 @@ def _transfers_insert(cursor: Any, batch: list[_Prepared], actor: Any) -> None:
             "external_ref": request.external_ref[:100], "created_at": now, **_actor_fields(actor),
         }  # fmt: skip
     rows = [fields_of[item.request.idempotency_key] for item in batch]
-    values = ", ".join([f"({', '.join(['%s'] * len(_TRANSFER_COLUMNS))})"] * len(rows))
+    casts = ", ".join(f"%s::{_TRANSFER_TYPES[column]}[]" for column in _TRANSFER_COLUMNS)
     # A concurrent insert of the same key waits here until the first one commits (or rolls
     # back), then sees the conflict: exactly one of them applies the transfer.
     cursor.execute(
-        f"INSERT INTO {Transfer._meta.db_table} ({', '.join(_TRANSFER_COLUMNS)}) VALUES {values} "
+        f"INSERT INTO {Transfer._meta.db_table} ({', '.join(_TRANSFER_COLUMNS)}) "
+        f"SELECT * FROM unnest({casts}) "
         "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key",
-        [row[column] for row in rows for column in _TRANSFER_COLUMNS],
+        [[row[column] for row in rows] for column in _TRANSFER_COLUMNS],
     )
     inserted = dict((key, pk) for pk, key in cursor.fetchall())
     seen: set[str] = set()
