@@ -1,5 +1,5 @@
-"""The only writer of ledger tables: accounts, transfers (single, pending, post, void) and
-reversals (ADR 0018).
+"""The only writer of ledger tables (with ``accounts.py``): transfers — single, pending, post,
+void — and reversals (ADR 0018).
 
 Every function runs in one transaction (joining the caller's): it inserts the transfer
 (``ON CONFLICT (idempotency_key) DO NOTHING``, so a retry returns the first result), moves
@@ -25,51 +25,27 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from brokerdesk.modules.audit.services import AuditRecord, AuditTarget, audit_record_many
+from brokerdesk.modules.ledger.accounts import (  # noqa: F401 - the ledger's service API
+    account_code,
+    account_ensure,
+    currency_check,
+    wallet_ensure,
+)
+from brokerdesk.modules.ledger.errors import (  # noqa: F401 - the ledger's service API
+    IdempotencyKeyReused,
+    InsufficientFunds,
+    InvalidTransfer,
+    LedgerError,
+    TransferAlreadyResolved,
+    refusal,
+)
 from brokerdesk.modules.ledger.models import (
-    CREDIT_NORMAL_KINDS,
-    LIABILITY_KINDS,
     Account,
-    AccountKind,
     Entry,
     EntrySide,
-    Normal,
     Transfer,
     TransferKind,
 )
-from brokerdesk.platform.money import CURRENCY_EXPONENTS
-
-# SQLSTATE and constraint names the database answers with (migration 0002 and the models).
-CHECK_VIOLATION = "23514"
-UNIQUE_VIOLATION = "23505"
-DEBITS_WITHIN_CREDITS = "ledger_account_debits_within_credits"
-ONE_RESOLUTION = "ledger_transfer_one_resolution"
-ONE_REVERSAL = "ledger_transfer_one_reversal"
-
-
-class LedgerError(Exception):
-    """A transfer the ledger refuses; ``code`` is stable, the message is for people."""
-
-    code = "ledger_error"
-
-    def __init__(self, message: Any) -> None:
-        super().__init__(str(message))
-        self.message = str(message)
-
-
-class InsufficientFunds(LedgerError):
-    code = "insufficient_funds"
-
-
-class IdempotencyKeyReused(LedgerError):
-    code = "idempotency_key_reused"
-
-
-class TransferAlreadyResolved(LedgerError):
-    code = "already_resolved"
-
-
-class InvalidTransfer(LedgerError):
-    code = "invalid_transfer"
 
 
 @dataclass(frozen=True)
@@ -85,64 +61,6 @@ class Posting:
 class TransferResult:
     transfer: Transfer
     created: bool  # False: the idempotency key was seen before; nothing was applied again
-
-
-# --- Accounts ---------------------------------------------------------------------------------
-
-
-def account_code(kind: str, currency: str, *, owner: Any = None, external_ref: str = "") -> str:
-    """The stable, unique name of an account: ``client:<public id>:client_wallet:USD``."""
-    parts = [kind]
-    if owner is not None:
-        parts.insert(0, f"user:{owner.public_id}")
-    if external_ref:
-        parts.append(external_ref)
-    return ":".join([*parts, currency])
-
-
-def currency_check(currency: str) -> None:
-    if currency not in CURRENCY_EXPONENTS:
-        raise InvalidTransfer(_("Unknown currency %(currency)s.") % {"currency": currency})
-
-
-def account_ensure(
-    *, kind: str, currency: str, owner: Any = None, external_ref: str = ""
-) -> Account:
-    """The account for (kind, currency, owner, reference), created on first use; safe under
-    concurrency (two first uses create one account)."""
-    currency_check(currency)
-    if kind not in AccountKind.values:
-        raise InvalidTransfer(f"unknown account kind {kind!r}")
-    code = account_code(kind, currency, owner=owner, external_ref=external_ref)
-    account = Account.objects.filter(code=code).first()
-    if account is not None:
-        return account
-    fields = {
-        "public_id": uuid.uuid4(),
-        "code": code,
-        "kind": kind,
-        "currency": currency,
-        "normal": Normal.CREDIT if kind in CREDIT_NORMAL_KINDS else Normal.DEBIT,
-        "owner_id": owner.pk if owner is not None else None,
-        "external_ref": external_ref,
-        "debits_must_not_exceed_credits": kind in LIABILITY_KINDS,
-        "created_at": timezone.now(),
-    }
-    columns = ", ".join(fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {Account._meta.db_table} ({columns}, debits_pending, debits_posted, "
-            f"credits_pending, credits_posted) VALUES ({placeholders}, 0, 0, 0, 0) "
-            "ON CONFLICT (code) DO NOTHING",
-            list(fields.values()),
-        )
-    return Account.objects.get(code=code)
-
-
-def wallet_ensure(*, client: Any, currency: str) -> Account:
-    """A client's wallet in ``currency``, created on demand."""
-    return account_ensure(kind=AccountKind.CLIENT_WALLET, currency=currency, owner=client)
 
 
 # --- Transfers --------------------------------------------------------------------------------
@@ -286,18 +204,6 @@ def _entries_insert(cursor: Any, entries: Sequence[Entry]) -> None:
             [e.amount_minor for e in entries],
         ],
     )
-
-
-def _refusal(error: IntegrityError) -> LedgerError:
-    """The ledger's reading of a constraint the database enforced."""
-    text = str(error)
-    if DEBITS_WITHIN_CREDITS in text:
-        return InsufficientFunds(_("Insufficient available balance."))
-    if ONE_RESOLUTION in text:
-        return TransferAlreadyResolved(_("This hold was already posted or released."))
-    if ONE_REVERSAL in text:
-        return TransferAlreadyResolved(_("This transfer was already reversed."))
-    return InvalidTransfer(text.splitlines()[0])
 
 
 def _audit_of(transfer: Transfer, entries: Sequence[Entry], actor: Any, codes: dict[int, str],
@@ -466,7 +372,7 @@ def transfers_create_many(
             audit_record_many([_audit_of(item.transfer, item.entries, actor, codes, {})
                                for item in new])  # fmt: skip
     except IntegrityError as error:
-        raise _refusal(error) from None
+        raise refusal(error) from None
     return [TransferResult(item.transfer, item.created) for item in batch]
 
 
@@ -519,7 +425,7 @@ def _resolve(*, pending: Transfer, kind: str, idempotency_key: str, actor: Any,
             Entry.objects.bulk_create(copies)
             _audit(transfer, held, actor, {"pending": str(pending.public_id)})
     except IntegrityError as error:
-        raise _refusal(error) from None
+        raise refusal(error) from None
     return TransferResult(transfer, True)
 
 
@@ -574,5 +480,5 @@ def transfer_reverse(
             Entry.objects.bulk_create(swapped)
             _audit(reversal, swapped, actor, {"reverses": str(transfer.public_id)})
     except IntegrityError as error:
-        raise _refusal(error) from None
+        raise refusal(error) from None
     return TransferResult(reversal, True)
