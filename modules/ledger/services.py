@@ -87,19 +87,25 @@ def _fingerprint(kind: str, code: str, legs: Iterable[tuple[int, str, int]], **r
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _entries_of(postings: Sequence[Posting]) -> list[Entry]:
-    entries = []
+@dataclass(slots=True)
+class _Leg:
+    """An entry about to be written: a plain object, far cheaper than a model instance in
+    batches (the entries are inserted with one statement, not through the ORM)."""
+
+    account_id: int
+    currency: str
+    side: str
+    amount_minor: int
+    transfer_id: int | None = None
+
+
+def _entries_of(postings: Sequence[Posting]) -> list[_Leg]:
+    legs = []
     for posting in postings:
-        currency = posting.debit.currency
-        entries.append(
-            Entry(account_id=posting.debit.pk, currency=currency, side=EntrySide.DEBIT,
-                  amount_minor=posting.amount_minor)
-        )  # fmt: skip
-        entries.append(
-            Entry(account_id=posting.credit.pk, currency=currency, side=EntrySide.CREDIT,
-                  amount_minor=posting.amount_minor)
-        )  # fmt: skip
-    return entries
+        currency, amount = posting.debit.currency, posting.amount_minor
+        legs.append(_Leg(posting.debit.pk, currency, EntrySide.DEBIT, amount))
+        legs.append(_Leg(posting.credit.pk, currency, EntrySide.CREDIT, amount))
+    return legs
 
 
 def _actor_fields(actor: Any) -> dict[str, Any]:
@@ -160,7 +166,7 @@ _COLUMN = {
 _COLUMNS = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
 
 
-def _counters_move(moves: Iterable[tuple[Entry, str, int]], cursor: Any = None) -> None:
+def _counters_move(moves: Iterable[tuple[Entry | _Leg, str, int]], cursor: Any = None) -> None:
     """Add ``sign * amount`` to each entry's counter (phase), locking accounts by id order."""
     deltas: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_COLUMNS, 0))
     for entry, phase, sign in moves:
@@ -188,7 +194,7 @@ def _counters_move(moves: Iterable[tuple[Entry, str, int]], cursor: Any = None) 
         own.execute(update, params)
 
 
-def _entries_insert(cursor: Any, entries: Sequence[Entry]) -> None:
+def _entries_insert(cursor: Any, entries: Sequence[Entry | _Leg]) -> None:
     """All entries in one multi-row INSERT."""
     if not entries:
         return
@@ -206,7 +212,7 @@ def _entries_insert(cursor: Any, entries: Sequence[Entry]) -> None:
     )
 
 
-def _audit_of(transfer: Transfer, entries: Sequence[Entry], actor: Any, codes: dict[int, str],
+def _audit_of(transfer: Transfer, entries: Sequence[Entry | _Leg], actor: Any, codes: dict[int, str],
               extra: dict) -> AuditRecord:  # fmt: skip
     after = {
         "kind": transfer.kind,
@@ -233,7 +239,7 @@ def _audit_of(transfer: Transfer, entries: Sequence[Entry], actor: Any, codes: d
     )
 
 
-def _audit(transfer: Transfer, entries: Sequence[Entry], actor: Any, extra: dict) -> None:
+def _audit(transfer: Transfer, entries: Sequence[Entry | _Leg], actor: Any, extra: dict) -> None:
     codes = dict(Account.objects.filter(pk__in={e.account_id for e in entries}).values_list(
         "pk", "code"))  # fmt: skip
     audit_record_many([_audit_of(transfer, entries, actor, codes, extra)])
@@ -255,7 +261,7 @@ class TransferRequest:
 class _Prepared:
     request: TransferRequest
     kind: str
-    entries: list[Entry]
+    entries: list[_Leg]
     fingerprint: str
     transfer: Transfer | None = None
     created: bool = False
