@@ -5,6 +5,9 @@ and every balance equals a pure-Python model (reliability.md T3.1).
 
 Profiles (HYPOTHESIS_PROFILE): "ci" runs 500 examples × up to 50 steps (the issue's figure),
 "dev" (the default) 50 × 50. Each example runs in a savepoint that is rolled back.
+Measured here (2 shared cores): "ci" 557 s with the load falling from 7 to 1, 1,437 s at load
+8–10; "dev" 48–70 s. CI runs it with HYPOTHESIS_PROFILE=ci (the 300 s test timeout is raised
+for this test).
 """
 
 from __future__ import annotations
