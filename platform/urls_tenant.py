@@ -19,6 +19,8 @@ urlpatterns = [
     # KYC: cases, document links, reviews and screening (modules/kyc).
     path("api/v1/kyc/", include("brokerdesk.modules.kyc.api_urls")),
     # Staff, roles and permission codes (ADR 0016); the API description and its UI.
+    # Wallets, movements and manual adjustments (the ledger module, issue 7).
+    path("api/v1/ledger/", include("brokerdesk.modules.ledger.api_urls")),
     path("api/v1/staff/", include(rbac_api_urls.staff_patterns)),
     path("api/v1/roles/", include(rbac_api_urls.role_patterns)),
     path("api/v1/teams/", include(rbac_api_urls.team_patterns)),

@@ -34,6 +34,8 @@ urlpatterns = [
     # The CRM (issue 5): the client list keeps the section's name; the rest is backoffice:crm.
     path("clients/", crm_views.client_list, name="clients"),
     path("clients/", include("brokerdesk.modules.crm.urls")),
+    # Wallets, client ledgers and manual adjustments (the ledger module, issue 7).
+    path("ledger/", include("brokerdesk.modules.ledger.urls")),
     # Placeholders until their modules replace them (each says what is coming).
     *[path(f"{slug}/", views.section, {"section": slug}, name=slug) for slug in views.SECTIONS],
 ]

@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from brokerdesk.modules.identity.views import FaceLoginView, FaceLogoutView
 from brokerdesk.modules.kyc import urls as kyc_urls
+from brokerdesk.modules.ledger import portal_urls as ledger_urls
 from brokerdesk.modules.portal import views
 
 app_name = "portal"
@@ -24,6 +25,8 @@ urlpatterns = [
     path("devices/", views.devices_page, name="devices"),
     # Verification: the profile step, document uploads and their status (modules/kyc).
     path("documents/", include(kyc_urls.portal_patterns)),
+    # The client's wallets and their history (the ledger module, issue 7).
+    *ledger_urls.urlpatterns,
     # Placeholders until their modules replace them (each says what is coming).
     *[path(f"{slug}/", views.section, {"section": slug}, name=slug) for slug in views.SECTIONS],
 ]

@@ -228,6 +228,34 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     ("POST", "crm-api:routing-rule-move", SUPER_ONLY_API_BAD),
     ("GET", "crm-api:settings", SUPER_ONLY_API),
     ("PATCH", "crm-api:settings", SUPER_ONLY_API),
+    # --- Ledger (issue 7) ------------------------------------------------------------------------
+    # Balances and movements: clients.view_finance (Super admin, Finance). Adjustments and their
+    # reasons: payments.view_adjustments (Super admin, Finance, Support). Making, deciding and
+    # reversing: payments.adjust (Super admin, Finance); Support's attempts are refused (403)
+    # and logged (S5). Nobody edits an adjustment: POST to its page, PATCH/PUT/DELETE → 403.
+    # The target adjustment is posted, so approve/reject say 400 ("only one waiting …") and
+    # reverse without a reason says 400.
+    ("GET", "backoffice:ledger:index", (302, 403, 200, 403, 403, 200, 403, 403)),
+    ("GET", "backoffice:ledger:client", (302, 403, 200, 403, 403, 200, 200, 403)),
+    ("GET", "backoffice:ledger:adjustments", (302, 403, 200, 403, 403, 200, 200, 403)),
+    ("GET", "backoffice:ledger:adjustment-create", (302, 403, 405, 403, 403, 405, 403, 403)),
+    ("POST", "backoffice:ledger:adjustment-create", (302, 403, 400, 403, 403, 400, 403, 403)),
+    ("GET", "backoffice:ledger:adjustment", (302, 403, 200, 403, 403, 200, 200, 403)),
+    ("POST", "backoffice:ledger:adjustment", (302, 403, 403, 403, 403, 403, 403, 403)),
+    ("POST", "backoffice:ledger:adjustment-approve", (302, 403, 400, 403, 403, 400, 403, 403)),
+    ("POST", "backoffice:ledger:adjustment-reject", (302, 403, 400, 403, 403, 400, 403, 403)),
+    ("POST", "backoffice:ledger:adjustment-reverse", (302, 403, 400, 403, 403, 400, 403, 403)),
+    ("GET", "ledger-api:wallets", (403, 403, 200, 403, 403, 200, 403, 403)),
+    ("GET", "ledger-api:movements", (403, 403, 200, 403, 403, 200, 403, 403)),
+    ("GET", "ledger-api:adjustments", (403, 403, 200, 403, 403, 200, 200, 403)),
+    ("POST", "ledger-api:adjustments", (403, 403, 400, 403, 403, 400, 403, 403)),
+    ("GET", "ledger-api:adjustment", (403, 403, 200, 403, 403, 200, 200, 403)),
+    ("PATCH", "ledger-api:adjustment", (403, 403, 403, 403, 403, 403, 403, 403)),
+    ("PUT", "ledger-api:adjustment", (403, 403, 403, 403, 403, 403, 403, 403)),
+    ("DELETE", "ledger-api:adjustment", (403, 403, 403, 403, 403, 403, 403, 403)),
+    ("POST", "ledger-api:adjustment-approve", (403, 403, 400, 403, 403, 400, 403, 403)),
+    ("POST", "ledger-api:adjustment-reject", (403, 403, 400, 403, 403, 400, 403, 403)),
+    ("POST", "ledger-api:adjustment-reverse", (403, 403, 400, 403, 403, 400, 403, 403)),
     # --- API: its description and browsable UI (any active staff) -----------------------------
     ("GET", "api-schema", STAFF_API),
     ("GET", "api-docs", STAFF_API),

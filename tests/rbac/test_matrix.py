@@ -20,6 +20,7 @@ from brokerdesk.modules.identity.tokens.models import ApiToken
 from support.config_canary import config_canary
 from support.crm import crm_targets
 from support.kyc_canary import KYC_ROUTES, kyc_canary
+from support.ledger import ledger_route_targets
 from support.rbac_actors import ACTORS, user_make
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -78,6 +79,23 @@ TARGETS = {
     "crm-api:segment-clients": "crm_segment",
     "crm-api:routing-rule": "crm_rule",
     "crm-api:routing-rule-move": "crm_rule",
+    # Ledger (issue 7): a client's ledger and a posted adjustment of that client.
+    "backoffice:ledger:client": "trader",
+    "ledger-api:wallets": "trader",
+    "ledger-api:movements": "trader",
+    **{
+        name: "adjustment"
+        for name in (
+            "backoffice:ledger:adjustment",
+            "backoffice:ledger:adjustment-approve",
+            "backoffice:ledger:adjustment-reject",
+            "backoffice:ledger:adjustment-reverse",
+            "ledger-api:adjustment",
+            "ledger-api:adjustment-approve",
+            "ledger-api:adjustment-reject",
+            "ledger-api:adjustment-reverse",
+        )
+    },
 }
 
 
@@ -161,6 +179,7 @@ def targets(db) -> dict[str, dict[str, str]]:
     ids["token"] = {"public_id": str(token.public_id)}
     ids.update(kyc_canary("test", "MATRIX")[1])
     ids.update(crm_targets(staff))
+    ids.update(ledger_route_targets(trader))
     return ids
 
 

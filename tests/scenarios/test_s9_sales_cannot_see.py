@@ -36,6 +36,7 @@ from brokerdesk.tenants.config.models import LegalEntity, PspCredential, Trading
 from support.config_canary import config_canary
 from support.crm import crm_targets
 from support.kyc_canary import kyc_canary
+from support.ledger import ledger_route_targets, ledger_snapshot
 from support.rbac_actors import sign_in, user_make
 
 REFUSED = {403, 404}
@@ -59,6 +60,7 @@ def world(db, test_tenant, client):
     ids.update(kyc_canary("test", "S9")[1])
     # Another owner's client, a duplicate flag, a colleague's segment and a routing rule.
     ids.update(crm_targets(colleague))
+    ids.update(ledger_route_targets(trader))  # issue 7: a posted adjustment of the trader
     client.defaults["HTTP_HOST"] = test_tenant.get_primary_domain().domain
     return {
         "client": sign_in(client, sales),
@@ -102,6 +104,7 @@ def _snapshot() -> dict[str, object]:
         "crm_segments": sorted(Segment.objects.values_list("name", "filters")),
         "crm_rules": sorted(RoutingRule.objects.values_list("name", "position", "countries")),
         "crm_settings": list(CrmSettings.objects.values_list("fallback_owner_id", "dormancy_days")),
+        "ledger": ledger_snapshot(),  # issue 7: accounts, transfers, entries, adjustments
     }
 
 
@@ -227,6 +230,40 @@ def _crm_requests(world) -> list[tuple[str, str, dict]]:
         ("post", reverse("crm-api:routing-rule-move", kwargs=ids["crm_rule"]), {"position": 1}),
         ("get", reverse("crm-api:settings"), {}),
         ("patch", reverse("crm-api:settings"), {"fallback_owner": own["owner"]}),
+        # Ledger (issue 7): Sales never sees money, adjustments or their reasons, and moves none.
+        *_ledger_requests(world),
+    ]  # fmt: skip
+
+
+def _ledger_requests(world) -> list[tuple[str, str, dict]]:
+    trader = {"public_id": world["trader"].public_id}
+    adjustment = world["ids"]["adjustment"]
+    create = {
+        "client": str(world["trader"].public_id),
+        "currency": "USD",
+        "direction": "credit",
+        "amount": "10.00",
+        "reason": "Sales tries",
+    }
+    return [
+        ("get", reverse("backoffice:ledger:index"), {}),
+        ("get", reverse("backoffice:ledger:client", kwargs=trader), {}),
+        ("get", reverse("backoffice:ledger:adjustments"), {}),
+        ("post", reverse("backoffice:ledger:adjustment-create"), {**create, "token": "s9"}),
+        ("get", reverse("backoffice:ledger:adjustment", kwargs=adjustment), {}),
+        ("post", reverse("backoffice:ledger:adjustment", kwargs=adjustment), {"reason": "x"}),
+        ("post", reverse("backoffice:ledger:adjustment-approve", kwargs=adjustment), {}),
+        ("post", reverse("backoffice:ledger:adjustment-reject", kwargs=adjustment), {"note": "x"}),
+        ("post", reverse("backoffice:ledger:adjustment-reverse", kwargs=adjustment), {"reason": "x"}),
+        ("get", reverse("ledger-api:wallets", kwargs=trader), {}),
+        ("get", reverse("ledger-api:movements", kwargs=trader), {}),
+        ("get", reverse("ledger-api:adjustments"), {}),
+        ("post", reverse("ledger-api:adjustments"), create),
+        ("get", reverse("ledger-api:adjustment", kwargs=adjustment), {}),
+        ("patch", reverse("ledger-api:adjustment", kwargs=adjustment), {"reason": "x"}),
+        ("delete", reverse("ledger-api:adjustment", kwargs=adjustment), {}),
+        ("post", reverse("ledger-api:adjustment-approve", kwargs=adjustment), {}),
+        ("post", reverse("ledger-api:adjustment-reverse", kwargs=adjustment), {"reason": "x"}),
     ]  # fmt: skip
 
 
@@ -283,6 +320,7 @@ def test_sales_holds_no_finance_aml_or_approval_code(world):
         "payments.view",
         "payments.approve_withdrawal",
         "payments.adjust",
+        "payments.view_adjustments",
         "partners.manage",
         "config.manage",
         "staff.manage",
@@ -346,10 +384,7 @@ def test_the_back_office_shows_sales_no_link_to_what_they_cannot_open(world):
     response = world["client"].get(reverse("backoffice:home"))
     assert response.status_code == 200
     page = response.content.decode()
-    for name in (
-        "backoffice:settings:index",
-        "backoffice:staff:list",
-        "backoffice:roles:list",
-        "backoffice:kyc",
-    ):
+    names = ("backoffice:settings:index", "backoffice:staff:list", "backoffice:roles:list",
+             "backoffice:kyc", "backoffice:ledger:index", "backoffice:ledger:adjustments")  # fmt: skip
+    for name in names:
         assert f'href="{reverse(name)}"' not in page

@@ -13,6 +13,7 @@ from brokerdesk.tenants import schemas
 from support.config_canary import config_canary, config_providers
 from support.crm_canary import crm_canary, crm_providers
 from support.kyc_canary import kyc_canary, kyc_providers
+from support.ledger_canary import ledger_canary, ledger_providers
 from support.rbac_canary import rbac_providers
 from support.tenants import tenant_ensure
 from support.token_canary import token_providers
@@ -36,6 +37,7 @@ PROVIDERS = {
     **token_providers(),
     **kyc_providers(),
     **crm_providers(),
+    **ledger_providers(),
 }
 
 
@@ -53,6 +55,7 @@ def _canary(slug: str, name: str, colour: str) -> Canary:
         config_secrets, config_args = config_canary(slug, marker)
         kyc_secrets, kyc_args = kyc_canary(slug, marker)
         crm_secrets, crm_args = crm_canary(slug, marker, owner)
+        ledger_args = ledger_canary(slug, marker)  # issue 7: wallet, adjustment with the marker
         # An audit row carrying the marker: the audit viewer and API would show a leak.
         audit_record(
             actor="tests",
@@ -79,7 +82,13 @@ def _canary(slug: str, name: str, colour: str) -> Canary:
             *kyc_secrets,
             *crm_secrets,
         ],  # fmt: skip
-        route_args={"set-password": {"token": token}, **config_args, **kyc_args, **crm_args},
+        route_args={
+            "set-password": {"token": token},
+            **config_args,
+            **kyc_args,
+            **crm_args,
+            **ledger_args,
+        },
     )
 
 

@@ -55,6 +55,8 @@ PERMISSIONS: tuple[Permission, ...] = (
     # CRM (issue 5).
     Permission("clients.assign", "Reassign clients and leads to another owner or desk"),
     Permission("clients.merge", "Merge or dismiss duplicate clients"),
+    # Issue 7 (ledger): Support reads adjustments and their reasons without seeing balances.
+    Permission("payments.view_adjustments", "See manual adjustments and their reasons"),
 )
 
 ALL_CODES: frozenset[str] = frozenset(p.code for p in PERMISSIONS)

@@ -48,6 +48,7 @@ DEFAULT_ROLES: tuple[DefaultRole, ...] = (
                 "payments.view",
                 "payments.approve_withdrawal",
                 "payments.adjust",
+                "payments.view_adjustments",
                 "reports.view",
             }
         ),
@@ -57,7 +58,7 @@ DEFAULT_ROLES: tuple[DefaultRole, ...] = (
         "support",
         "Support",
         RoleScope.ALL,
-        frozenset({"clients.view", "clients.view_emails", "kyc.view"}),
+        frozenset({"clients.view", "clients.view_emails", "kyc.view", "payments.view_adjustments"}),
     ),
     DefaultRole(
         "ib_manager",
