@@ -216,3 +216,14 @@ def _force_login_passes_the_second_factor(monkeypatch) -> None:
     from support.second_factor import force_login_verified
 
     monkeypatch.setattr(Client, "force_login", force_login_verified)
+
+
+@pytest.fixture(autouse=True)
+def _language_reset() -> Iterator[None]:
+    """Each test starts in the default language: a test (or a request handled in-process)
+    that activates German or Arabic must not leave it active for the next test."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()

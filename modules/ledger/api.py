@@ -126,7 +126,7 @@ class AdjustmentCreateSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class NoteSerializer(serializers.Serializer):
+class ApprovalNoteSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
@@ -284,14 +284,14 @@ class _AdjustmentActionView(LedgerAPIView):
 class AdjustmentApproveView(_AdjustmentActionView):
     attempted = "approve"
 
-    @extend_schema(request=NoteSerializer, parameters=[IDEMPOTENCY_PARAMETER],
+    @extend_schema(request=ApprovalNoteSerializer, parameters=[IDEMPOTENCY_PARAMETER],
                    responses=AdjustmentSerializer)  # fmt: skip
     def post(self, request: Request, public_id: Any) -> Response:
         """The second Finance approver posts a held adjustment (not its requester)."""
         return super().post(request, public_id)
 
     def _act(self, adjustment: Adjustment) -> Response:
-        note = self._parse(NoteSerializer)["note"]
+        note = self._parse(ApprovalNoteSerializer)["note"]
         done = _service_call(
             lambda: adj.adjustment_decide(
                 actor=self.request.user, adjustment=adjustment, approve=True, note=note
@@ -303,14 +303,14 @@ class AdjustmentApproveView(_AdjustmentActionView):
 class AdjustmentRejectView(_AdjustmentActionView):
     attempted = "reject"
 
-    @extend_schema(request=NoteSerializer, parameters=[IDEMPOTENCY_PARAMETER],
+    @extend_schema(request=ApprovalNoteSerializer, parameters=[IDEMPOTENCY_PARAMETER],
                    responses=AdjustmentSerializer)  # fmt: skip
     def post(self, request: Request, public_id: Any) -> Response:
         """Reject a held adjustment with a note; the hold is released."""
         return super().post(request, public_id)
 
     def _act(self, adjustment: Adjustment) -> Response:
-        note = self._parse(NoteSerializer)["note"]
+        note = self._parse(ApprovalNoteSerializer)["note"]
         done = _service_call(
             lambda: adj.adjustment_decide(
                 actor=self.request.user, adjustment=adjustment, approve=False, note=note

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from brokerdesk.modules.identity.rbac.codes import permissions_by_module
 from brokerdesk.modules.identity.rbac.models import Role, RoleScope, Team
@@ -76,7 +76,7 @@ class TeamForm(forms.Form):
     members = forms.MultipleChoiceField(
         label=gettext_lazy("Members"), required=False, widget=forms.CheckboxSelectMultiple
     )
-    lead = forms.ChoiceField(label=gettext_lazy("Lead"), required=False)
+    lead = forms.ChoiceField(label=pgettext_lazy("team leader", "Lead"), required=False)
 
     def __init__(self, *args: Any, team: Team | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
