@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q
-from django.db.models.functions import Coalesce
+from django.db.models import CharField, Q, Subquery
+from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 
 from brokerdesk.modules.audit.models import AuditEntry
@@ -24,7 +24,7 @@ from brokerdesk.modules.crm.models import ClientRecord, Stage, TimelineEntry, Ti
 from brokerdesk.modules.identity.devices import location_name
 from brokerdesk.modules.identity.rbac.checks import permission_check
 from brokerdesk.modules.identity.security_models import LoginEvent
-from brokerdesk.modules.kyc.models import KycDocument
+from brokerdesk.modules.kyc.models import DocumentStatus, KycDocument
 from brokerdesk.modules.notifications.models import OutboxEmail
 
 PAGE = 50
@@ -110,41 +110,55 @@ def _emails(user_ids: list[int], before: datetime | None) -> list[TimelineItem]:
 
 
 def _kyc_documents(user_ids: list[int], before: datetime | None) -> list[TimelineItem]:
-    """Each upload, and each review of it, as its own item (one query)."""
-    rows = KycDocument.objects.filter(case__client_id__in=user_ids).select_related("kind")
+    """Uploads (the documents) and reviews (their audit rows, which keep each review's
+    outcome even after a newer upload replaced the document): two queries."""
+    documents = KycDocument.objects.filter(case__client_id__in=user_ids).select_related("kind")
+    reviews = AuditEntry.objects.filter(
+        action="kyc.document.review",
+        target_type="kyc_document",  # audit.services.target_of(document)
+        target_public_id__in=Subquery(
+            KycDocument.objects.filter(case__client_id__in=user_ids).values(
+                key=Cast("public_id", CharField())
+            )
+        ),
+    )
     if before is not None:
-        rows = rows.filter(Q(uploaded_at__lt=before) | Q(reviewed_at__lt=before))
-    rows = rows.annotate(last_at=Coalesce("reviewed_at", "uploaded_at"))
+        documents = documents.filter(uploaded_at__lt=before)
+        reviews = reviews.filter(occurred_at__lt=before)
+    labels: dict[str, str] = {}
     items = []
-    for document in rows.order_by("-last_at", "-pk")[:PAGE]:
-        data = {
-            "document": str(document.public_id),
-            "kind": document.kind.key,
-            "document_type": document.document_type,
-        }
+    for document in documents.order_by("-uploaded_at", "-pk")[:PAGE]:
         what = f"{_(document.kind.label)}: {document.get_document_type_display()}"
-        if before is None or document.uploaded_at < before:
-            items.append(
-                TimelineItem(
-                    document.uploaded_at,
-                    "kyc",
-                    _("KYC document uploaded: %(what)s") % {"what": what},
-                    data={**data, "event": "kyc.document_uploaded"},
-                )
+        labels[str(document.public_id)] = what
+        items.append(
+            TimelineItem(
+                document.uploaded_at,
+                "kyc",
+                _("KYC document uploaded: %(what)s") % {"what": what},
+                data={
+                    "event": "kyc.document_uploaded",
+                    "document": str(document.public_id),
+                    "kind": document.kind.key,
+                    "document_type": document.document_type,
+                },
             )
-        reviewed = document.reviewed_at
-        if reviewed is not None and (before is None or reviewed < before):
-            items.append(
-                TimelineItem(
-                    reviewed,
-                    "kyc",
-                    _("KYC document reviewed: %(what)s → %(status)s")
-                    % {"what": what, "status": document.get_status_display()},
-                    document.feedback,
-                    document.reviewed_by,
-                    {**data, "event": "kyc.document_reviewed", "status": document.status},
-                )
+        )
+    for row in reviews.order_by("-sequence")[:PAGE]:
+        status = (row.after or {}).get("status", "")
+        label = DocumentStatus(status).label if status in DocumentStatus.values else status
+        what = labels.get(row.target_public_id, _("a document"))
+        items.append(
+            TimelineItem(
+                row.occurred_at,
+                "kyc",
+                _("KYC document reviewed: %(what)s → %(status)s")
+                % {"what": what, "status": label},
+                row.reason,
+                row.actor_label,
+                {"event": "kyc.document_reviewed", "document": row.target_public_id,
+                 "status": status},
             )
+        )  # fmt: skip
     return items
 
 
