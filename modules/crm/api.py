@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import Paginator
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
@@ -49,6 +49,7 @@ from brokerdesk.modules.identity.devices import devices_of
 from brokerdesk.modules.identity.forms import phone_e164
 from brokerdesk.modules.identity.rbac.permissions import has_permission
 from brokerdesk.modules.identity.rbac.visibility import FieldVisibilityMixin
+from brokerdesk.modules.kyc.panel import kyc_panel, kyc_panel_data
 
 T = TypeVar("T")
 PAGE_SIZE = 50
@@ -137,10 +138,59 @@ class DeviceSerializer(serializers.Serializer):
     flagged_new = serializers.BooleanField()
 
 
+class KycDocumentRefSerializer(serializers.Serializer):
+    public_id = serializers.UUIDField()
+    kind = serializers.CharField()
+    kind_label = serializers.CharField()
+    document_type = serializers.CharField()
+    status = serializers.CharField()
+    status_label = serializers.CharField()
+    uploaded_at = serializers.DateTimeField()
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+    expires_on = serializers.DateField(allow_null=True)
+    feedback = serializers.CharField()
+
+
+class KycCaseRefSerializer(serializers.Serializer):
+    public_id = serializers.UUIDField()
+    state = serializers.CharField()
+    state_label = serializers.CharField()
+    tier = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    url = serializers.CharField(help_text="The case in the Back Office KYC queue.")
+    documents = KycDocumentRefSerializer(many=True)
+
+
+class ScreeningHitRefSerializer(serializers.Serializer):
+    score = serializers.IntegerField()
+    entry = serializers.CharField()
+    matched_name = serializers.CharField()
+    date_of_birth = serializers.CharField()
+    country = serializers.CharField()
+
+
+class ScreeningRefSerializer(serializers.Serializer):
+    screened_at = serializers.DateTimeField()
+    name = serializers.CharField()
+    hit_count = serializers.IntegerField()
+    hits = ScreeningHitRefSerializer(many=True)
+
+
+class KycPanelSerializer(serializers.Serializer):
+    """Present only for staff holding kyc.view for the client; ``screening`` only for
+    holders of kyc.view_aml_notes (null: never screened)."""
+
+    case = KycCaseRefSerializer(allow_null=True)
+    screening = ScreeningRefSerializer(allow_null=True, required=False)
+
+
 class ClientDetailSerializer(ClientSerializer):
     stage_history = serializers.SerializerMethodField()
     devices = serializers.SerializerMethodField()
     modules = serializers.SerializerMethodField()
+    kyc = serializers.SerializerMethodField()
 
     def get_stage_history(self, record: ClientRecord) -> list[dict[str, Any]]:
         changes = record.stage_changes.order_by("at", "pk")
@@ -152,6 +202,18 @@ class ClientDetailSerializer(ClientSerializer):
     def get_modules(self, record: ClientRecord) -> dict[str, str]:
         """Panels whose module is not enabled yet say so (not an empty list that lies)."""
         return {key: "not_enabled" for key in (*PENDING_PANELS, "ib")}
+
+    @extend_schema_field(KycPanelSerializer(allow_null=True))
+    def get_kyc(self, record: ClientRecord) -> dict[str, Any] | None:
+        panel = kyc_panel(record, actor=self.context["request"].user)
+        return None if panel is None else kyc_panel_data(panel)
+
+    def to_representation(self, record: ClientRecord) -> dict[str, Any]:
+        data = super().to_representation(record)
+        # Staff without kyc.view for this client get no KYC key at all (not an empty panel).
+        if data.get("kyc") is None:
+            data.pop("kyc", None)
+        return data
 
 
 class LeadCreateSerializer(serializers.Serializer):

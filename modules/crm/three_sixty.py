@@ -1,7 +1,7 @@
 """The client 360: everything staff may see about one client, panel by panel.
 
-Panels of modules not built yet (KYC, trading accounts, money, IB, tickets) say so plainly;
-each module fills its panel when it arrives. A fixed number of queries whatever the client's
+Panels of modules not built yet (trading accounts, money, IB, tickets) say so plainly;
+each module fills its panel when it arrives (KYC: ``kyc.panel``). A fixed number of queries whatever the client's
 history (each source is read once, limited).
 """
 
@@ -18,17 +18,11 @@ from brokerdesk.modules.crm.models import ClientRecord, DuplicateFlag, Duplicate
 from brokerdesk.modules.crm.timeline import timeline_for
 from brokerdesk.modules.identity.devices import devices_of
 from brokerdesk.modules.identity.rbac.checks import permission_check
+from brokerdesk.modules.kyc.panel import kyc_panel
 from brokerdesk.modules.notifications.models import OutboxEmail
 
 # Panels whose module has not arrived yet, with what each will show.
 PENDING_PANELS: dict[str, tuple[Any, Any, str | None]] = {
-    "kyc": (
-        _("KYC"),
-        _(
-            "The KYC module is not enabled yet: documents, their status and the review history will show here."
-        ),
-        None,
-    ),
     "accounts": (
         _("Trading accounts"),
         _(
@@ -122,6 +116,7 @@ def client_360(record: ClientRecord, *, actor: Any) -> dict[str, Any]:
         "sees_emails": sees_emails,
         "emails": emails,
         "pending_panels": pending,
+        "kyc": kyc_panel(record, actor=actor),
         "duplicate_flags": [
             {
                 "flag": flag,

@@ -1,6 +1,7 @@
 """One timeline of everything that happened to a client, read from every module that knows
 something: the CRM's own entries (events, stages, owners, notes, source, merges), sign-ins
-(identity), e-mails (notifications) and audit rows on the client. Records merged into this
+(identity), e-mails (notifications), KYC document uploads and reviews (kyc; the case's
+decisions arrive as CRM events) and audit rows on the client. Records merged into this
 one bring their histories along.
 
 A fixed number of queries whatever the history's length: one per source, each limited, then
@@ -13,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import CharField, Q, Subquery
+from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 
 from brokerdesk.modules.audit.models import AuditEntry
@@ -22,6 +24,7 @@ from brokerdesk.modules.crm.models import ClientRecord, Stage, TimelineEntry, Ti
 from brokerdesk.modules.identity.devices import location_name
 from brokerdesk.modules.identity.rbac.checks import permission_check
 from brokerdesk.modules.identity.security_models import LoginEvent
+from brokerdesk.modules.kyc.models import DocumentStatus, KycDocument
 from brokerdesk.modules.notifications.models import OutboxEmail
 
 PAGE = 50
@@ -32,7 +35,7 @@ _SHOWN_ELSEWHERE = ("crm.", "identity.new_device_login")
 @dataclass(frozen=True)
 class TimelineItem:
     at: datetime
-    kind: str  # event, stage, owner, note, source, duplicate, merge, login, email, audit
+    kind: str  # event, stage, owner, note, source, duplicate, merge, login, email, kyc, audit
     title: str
     text: str = ""
     actor: str = ""
@@ -106,6 +109,59 @@ def _emails(user_ids: list[int], before: datetime | None) -> list[TimelineItem]:
     ]
 
 
+def _kyc_documents(user_ids: list[int], before: datetime | None) -> list[TimelineItem]:
+    """Uploads (the documents) and reviews (their audit rows, which keep each review's
+    outcome even after a newer upload replaced the document): two queries."""
+    documents = KycDocument.objects.filter(case__client_id__in=user_ids).select_related("kind")
+    reviews = AuditEntry.objects.filter(
+        action="kyc.document.review",
+        target_type="kyc_document",  # audit.services.target_of(document)
+        target_public_id__in=Subquery(
+            KycDocument.objects.filter(case__client_id__in=user_ids).values(
+                key=Cast("public_id", CharField())
+            )
+        ),
+    )
+    if before is not None:
+        documents = documents.filter(uploaded_at__lt=before)
+        reviews = reviews.filter(occurred_at__lt=before)
+    labels: dict[str, str] = {}
+    items = []
+    for document in documents.order_by("-uploaded_at", "-pk")[:PAGE]:
+        what = f"{_(document.kind.label)}: {document.get_document_type_display()}"
+        labels[str(document.public_id)] = what
+        items.append(
+            TimelineItem(
+                document.uploaded_at,
+                "kyc",
+                _("KYC document uploaded: %(what)s") % {"what": what},
+                data={
+                    "event": "kyc.document_uploaded",
+                    "document": str(document.public_id),
+                    "kind": document.kind.key,
+                    "document_type": document.document_type,
+                },
+            )
+        )
+    for row in reviews.order_by("-sequence")[:PAGE]:
+        status = (row.after or {}).get("status", "")
+        label = DocumentStatus(status).label if status in DocumentStatus.values else status
+        what = labels.get(row.target_public_id, _("a document"))
+        items.append(
+            TimelineItem(
+                row.occurred_at,
+                "kyc",
+                _("KYC document reviewed: %(what)s → %(status)s")
+                % {"what": what, "status": label},
+                row.reason,
+                row.actor_label,
+                {"event": "kyc.document_reviewed", "document": row.target_public_id,
+                 "status": status},
+            )
+        )  # fmt: skip
+    return items
+
+
 def _audits(public_ids: list[str], before: datetime | None) -> list[TimelineItem]:
     rows = AuditEntry.objects.filter(target_public_id__in=public_ids)
     for prefix in _SHOWN_ELSEWHERE:
@@ -130,8 +186,9 @@ def timeline_for(
 ) -> list[TimelineItem]:
     """The newest ``limit`` items (older than ``before``), newest first.
 
-    E-mails show only to holders of ``clients.view_emails``; the audit rows only to holders
-    of ``audit.view`` (the same gates as the e-mail and audit pages).
+    E-mails show only to holders of ``clients.view_emails``; KYC documents only to holders of
+    ``kyc.view`` for this client; the audit rows only to holders of ``audit.view`` (the same
+    gates as the e-mail, KYC and audit pages).
     """
     family = list(
         ClientRecord.objects.filter(Q(pk=record.pk) | Q(merged_into=record.pk)).values_list(
@@ -144,6 +201,8 @@ def timeline_for(
     items = _entries(pks, before) + _logins(user_ids, before)
     if permission_check(actor, "clients.view_emails"):
         items += _emails(user_ids, before)
+    if permission_check(actor, "kyc.view", obj=record):
+        items += _kyc_documents(user_ids, before)
     if permission_check(actor, "audit.view"):
         items += _audits(public_ids, before)
     items.sort(key=lambda item: item.at, reverse=True)

@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from brokerdesk.modules.audit.services import audit_record
+from brokerdesk.modules.crm.events import client_event
+from brokerdesk.modules.crm.records import record_for
 from brokerdesk.modules.identity.rbac.checks import permission_check
 from brokerdesk.modules.kyc.configuration import configuration_for_entity, legal_entity_for_country
 from brokerdesk.modules.kyc.models import (
@@ -36,6 +38,16 @@ ActorLike = Any  # identity.User or a system actor's name
 
 # Events that end a review: the case records when and by whom it was decided.
 DECISIONS = {CaseEvent.APPROVE, CaseEvent.REJECT, CaseEvent.REQUEST_RESUBMISSION}
+# The CRM lifecycle event each case event sends (crm.events; the CRM's transition table
+# decides whether the client's stage moves: submitted → KYC pending, approved → KYC approved).
+CRM_EVENTS = {
+    CaseEvent.SUBMIT: "kyc.submitted",
+    CaseEvent.APPROVE: "kyc.approved",
+    CaseEvent.REJECT: "kyc.rejected",
+    CaseEvent.REQUEST_RESUBMISSION: "kyc.resubmission_requested",
+    CaseEvent.EXPIRE: "kyc.expired",
+    CaseEvent.REOPEN: "kyc.reopened",
+}
 # Document statuses that count as "provided" for a requirement.
 PROVIDED = {DocumentStatus.SUBMITTED, DocumentStatus.UNDER_REVIEW, DocumentStatus.APPROVED}
 PROFILE_FIELDS = ("first_name", "last_name", "date_of_birth", "address_line", "city",
@@ -113,7 +125,7 @@ def case_transition(
     if not moved:
         raise CaseConflict(_("This case was changed by someone else; reload it."))
     old_state = case.state
-    KycCaseChange.objects.create(
+    change = KycCaseChange.objects.create(
         case=case,
         from_state=old_state,
         to_state=transition.to_state,
@@ -131,9 +143,27 @@ def case_transition(
         after={"state": transition.to_state.key},
         reason=" ".join(part for part in (reason_code, reason) if part),
     )
+    _crm_tell(case, change, event, actor)
     for name, value in changes.items():
         setattr(case, name, value)
     return case
+
+
+def _crm_tell(case: KycCase, change: KycCaseChange, event: str, actor: ActorLike) -> None:
+    """The CRM event of a case change, in the change's transaction; keyed by the change, so
+    the same change is never told twice. The reason's free text stays in KYC (Compliance's
+    words); the timeline carries the case, the new state and the reason code."""
+    data = {"case": str(case.public_id), "state": change.to_state.key}
+    if change.reason_code:
+        data["reason_code"] = change.reason_code
+    client_event(
+        record_for(case.client),
+        CRM_EVENTS[event],
+        at=change.changed_at,
+        data=data,
+        key=f"kyc-change-{change.pk}",
+        actor=actor,
+    )
 
 
 @transaction.atomic

@@ -36,6 +36,7 @@ from brokerdesk.modules.kyc.models import (
     KycCase,
     KycDocument,
 )
+from brokerdesk.modules.kyc.selectors import case_scope
 
 ActorLike = Any
 # Signed links live one minute: long enough to open, too short to share usefully.
@@ -213,7 +214,7 @@ def document_get_for_actor(*, public_id: Any, actor: Any, code: str = "kyc.view"
             raise KycDocument.DoesNotExist()
         return document
     try:
-        require_permission(actor, code, obj=document.case)
+        require_permission(actor, code, obj=case_scope(document.case))
     except NotInScope:
         raise KycDocument.DoesNotExist() from None
     return document
@@ -229,7 +230,7 @@ class SignedLink:
 def document_link_mint(*, document: KycDocument, actor: Any) -> SignedLink:
     """A link to the file valid ``LINK_TTL_S`` seconds, for staff holding ``kyc.view`` for the
     case; the view is audited before the link exists."""
-    require_permission(actor, "kyc.view", obj=document.case)
+    require_permission(actor, "kyc.view", obj=case_scope(document.case))
     expires_at = timezone.now() + dt.timedelta(seconds=LINK_TTL_S)
     audit_record(
         actor=actor,

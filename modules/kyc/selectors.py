@@ -3,6 +3,11 @@
 ``case_get_for_actor`` is the only way to load a case on someone's behalf: a missing case, a
 malformed id and a case outside the actor's scope all raise ``KycCase.DoesNotExist`` (404);
 a missing permission raises ``PermissionDenied`` (403).
+
+A case has no owner of its own: its owner and team for the "own" and "team" scopes are those
+of the client's CRM record (the record's owner and desk). ``case_scope`` is the one place that
+says so; every object check on a case (or one of its documents) asks with it, and
+``case_queue`` narrows lists by the same rule.
 """
 
 from __future__ import annotations
@@ -12,9 +17,25 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from brokerdesk.modules.identity.rbac.checks import NotInScope, grants_for, require_permission
+from brokerdesk.modules.crm.models import ClientRecord
+from brokerdesk.modules.identity.rbac.checks import (
+    NotInScope,
+    grants_for,
+    require_permission,
+    scope_queryset,
+)
 from brokerdesk.modules.identity.rbac.models import RoleScope
 from brokerdesk.modules.kyc.models import KycCase
+
+
+def case_scope(case: KycCase) -> Any:
+    """What the permission checks ask about ``case``: its client's CRM record (owner, desk).
+
+    A client without a record (made before the CRM) has no owner: the case itself stands in,
+    reachable with scope "all" only.
+    """
+    record = ClientRecord.objects.filter(user_id=case.client_id).first()
+    return record if record is not None else case
 
 
 def case_get_for_actor(*, public_id: Any, actor: Any, code: str = "kyc.view") -> KycCase:
@@ -31,7 +52,7 @@ def case_get_for_actor(*, public_id: Any, actor: Any, code: str = "kyc.view") ->
     if case is None:
         raise KycCase.DoesNotExist()
     try:
-        require_permission(actor, code, obj=case)
+        require_permission(actor, code, obj=case_scope(case))
     except NotInScope:
         raise KycCase.DoesNotExist() from None
     return case
@@ -42,14 +63,18 @@ def case_queue(
 ) -> QuerySet[KycCase]:
     """Cases oldest-waiting first: by default those whose state awaits a reviewer.
 
-    Cases belong to no sales owner or team until the CRM assigns clients, so only a
-    ``kyc.view`` scope of "all" sees any (the object check would refuse each one anyway).
+    Only the cases the actor holds ``kyc.view`` for: with scope "own"/"team", those whose
+    client's CRM record is owned by the actor (or a teammate) or sits on one of their desks.
     """
-    if grants_for(actor).get("kyc.view") != RoleScope.ALL:
+    scope = grants_for(actor).get("kyc.view")
+    if scope is None:
         return KycCase.objects.none()
     cases = KycCase.objects.select_related("client", "state", "assigned_to").order_by(
         "state_changed_at", "id"
     )
+    if scope != RoleScope.ALL:
+        records = scope_queryset(actor, "kyc.view", ClientRecord.objects.all(), team_field="desk")
+        cases = cases.filter(client_id__in=records.values("user_id"))
     if mine:
         cases = cases.filter(assigned_to=actor)
     if state_key:

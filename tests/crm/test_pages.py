@@ -156,7 +156,8 @@ def test_the_360_shows_every_panel_and_the_timeline(as_admin, admin, make_client
         "timeline",
     ):
         assert f'data-testid="panel-{panel}"' in html, panel
-    assert "The KYC module is not enabled yet" in html
+    assert "The KYC module is not enabled yet" not in html
+    assert "no KYC case" in html
     assert "newsletter" in html and "IB7" in html
     assert "Stage: Registered → KYC pending" in html
     assert "Submitted KYC documents" in html

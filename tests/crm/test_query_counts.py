@@ -8,21 +8,69 @@ from django.urls import reverse
 
 from brokerdesk.modules.crm import records, rules
 from brokerdesk.modules.crm.events import client_event
+from brokerdesk.modules.kyc.cases import case_open
+from brokerdesk.modules.kyc.configuration import configuration_defaults_ensure
+from brokerdesk.modules.kyc.documents import document_review
+from brokerdesk.modules.kyc.models import (
+    KycDocument,
+    SanctionsEntry,
+    SanctionsList,
+    ScreeningHit,
+    ScreeningResult,
+)
 from support.rbac_actors import sign_in
 
 # django-tenants sets the search path before every query, so each query counts twice; the
 # domain lookup (2) comes first. Then session, user, role codes. List page: the count, the
 # page of records (owner, desk, user joined), the segments, the staff and desks for the
 # filter menus. API list: the count and the page. 360: the record; duplicates, e-mails,
-# stage history, devices, merged records; the timeline (family, CRM entries, sign-ins,
-# e-mails, audit rows); staff and desks for the reassignment form.
+# stage history, devices, merged records; the KYC panel (case, documents, latest screening,
+# its hits); the timeline (family, CRM entries, sign-ins, e-mails, KYC uploads, KYC
+# reviews, audit rows); staff and desks for the reassignment form.
+# The KYC panel and the timeline's KYC sources added 6 (4 + 2) when KYC met the CRM: the
+# panel reads each KYC table once whatever the number of documents or hits (the test gives
+# the client a case with a growing number of documents and a screening with hits).
 LIST_QUERIES = 2 + 2 * (3 + 5)
 API_LIST_QUERIES = 2 + 2 * (3 + 2)
-DETAIL_QUERIES = 2 + 2 * (3 + 1 + 5 + 5 + 2)
+DETAIL_QUERIES = 2 + 2 * (3 + 1 + 5 + 4 + 7 + 2)
+
+
+def _document(case, *, reviewed: bool) -> KycDocument:
+    document = KycDocument.objects.create(
+        case=case,
+        kind=case.configuration.document_kinds.get(key="identity"),
+        document_type="passport",
+        file_key=f"kyc/{case.public_id}/x.pdf",
+        content_type="application/pdf",
+        size_bytes=10,
+        sha256="0" * 64,
+    )
+    if reviewed:
+        document_review(document=document, status="approved", actor="reviewer@crm.example")
+    return document
+
+
+def _screened(client, *, hits: int) -> None:
+    listed = SanctionsList.objects.create(
+        source="ofac_sdn", file_hashes={"sdn.csv": "0" * 64}, loaded_by="tests", entry_count=hits
+    )
+    result = ScreeningResult.objects.create(
+        client=client, sanctions_list=listed, screened_by="tests", name="x", threshold=85,
+        hit_count=hits,
+    )  # fmt: skip
+    for i in range(hits):
+        entry = SanctionsEntry.objects.create(
+            sanctions_list=listed, source_id=str(i), name=f"LISTED {i}", entry_type="individual"
+        )
+        ScreeningHit.objects.create(
+            result=result, entry=entry, score=90, name_score=90, matched_name=entry.name,
+            date_of_birth="unknown", country="unknown",
+        )  # fmt: skip
 
 
 @pytest.fixture
 def world(make_staff, make_desk, make_client):
+    configuration_defaults_ensure()
     admin = make_staff("admin", "super_admin")
     sam = make_staff("sam")
     desk = make_desk("Desk", sam)
@@ -74,9 +122,12 @@ def test_the_360_runs_a_fixed_number_of_queries(
     tenant_client, world, django_assert_num_queries, history
 ):
     record = _grow(world, 3)[0]
+    case = case_open(client=record.user, actor="tests")
+    _screened(record.user, hits=min(history, 5))
     for i in range(history):
         records.note_add(actor=world["admin"], record=record, text=f"more {i}")
         client_event(record.user, "trading.trade")
+        _document(case, reviewed=i % 2 == 0)
     client = sign_in(tenant_client, world["admin"])
     url = reverse("backoffice:crm:detail", args=[record.user.public_id])
     client.get(url)
