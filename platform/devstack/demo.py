@@ -1,7 +1,10 @@
 """`brokerdesk demo`: the whole product on one machine, with two branded demo brokers.
 
 Starts (or reuses) PostgreSQL, Redis and S3, migrates, starts a real Celery worker,
-provisions `acme` and `zenith` through it, starts gunicorn and serves until SIGINT/SIGTERM.
+provisions `acme` and `zenith` through it, starts gunicorn and a live and a demo MT5 simulator
+per broker (registered as the broker's trading servers), fills each broker with demo data
+(`demo_data.py`: staff per role, routing, leads, KYC cases, a segment) and serves until
+SIGINT/SIGTERM.
 `--smoke` checks every face over HTTP instead of serving, then stops. Runs are idempotent:
 a second run reuses the data dir and provisions nothing that exists.
 """
@@ -11,19 +14,29 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import re
 import signal
 import sys
 import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from brokerdesk.platform.devstack.services import APP, VENV_BIN, DevStack, ServiceError, port_free
+from brokerdesk.platform.devstack import demo_data
+from brokerdesk.platform.devstack.services import (
+    APP,
+    VENV_BIN,
+    DevStack,
+    ServiceError,
+    free_port,
+    port_free,
+)
 
 SETTINGS = "brokerdesk.platform.settings.dev"
-DEMO_PASSWORD = "demo-broker-2025"
+DEMO_PASSWORD = demo_data.DEMO_PASSWORD
 PROVISION_TIMEOUT_S = 120.0
 
 
@@ -127,16 +140,20 @@ def _run(stack: DevStack, args: argparse.Namespace) -> int:
     _start_worker(stack)
     # gunicorn boots while the brokers provision; it answers 503 for them until they are active.
     _start_web(stack, args.port)
+    simulators = _start_simulators(stack)
     _provision_all(stack)
     _operator_login()
+    _demo_data_all(args.port)
+    _simulators_await(stack, simulators)
+    _servers_register(simulators)
     stack.await_ready("web", lambda: _get(args.port, _domain(), "/healthz")[0] == 200)
     say(f"web: serving on http://127.0.0.1:{args.port}/")
     say(f"ready in {time.perf_counter() - started:.1f} s")
     _print_urls(stack, args.port)
     if args.smoke:
-        return _smoke(args.port)
+        return _smoke(args.port, simulators)
     say("serving; press Ctrl-C to stop")
-    return _serve(stack)
+    return _serve(stack, [sim.name for sim in simulators])
 
 
 def _django_setup() -> None:
@@ -182,6 +199,160 @@ def _provision_all(stack: DevStack) -> None:
     for broker in BROKERS:
         _owner_login(broker)
     connection.close()
+
+
+# --- the MT5 simulators ----------------------------------------------------------------------
+
+SIM_MANAGER_LOGIN = 1000
+ENVIRONMENTS = ("live", "demo")
+
+
+@dataclass(frozen=True)
+class Simulator:
+    """One `brokerdesk mt5-sim` process: a broker's live or demo server."""
+
+    broker: DemoBroker
+    environment: str
+    port: int
+
+    @property
+    def name(self) -> str:
+        return f"mt5-{self.broker.slug}-{self.environment}"
+
+    @property
+    def server_name(self) -> str:
+        return f"{self.broker.name} {self.environment.title()} (simulator)"
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def manager_password(self) -> str:
+        # Not a secret: the simulator is local and its books are demo data.
+        return f"Demo-{self.broker.slug.title()}-{self.environment.title()}-1"
+
+
+def _start_simulators(stack: DevStack) -> list[Simulator]:
+    """A live and a demo simulator per broker on free ports (not waited for here); each keeps
+    its books in a state file under the data dir, so accounts survive a restart."""
+    state_dir = stack.root / "mt5"
+    state_dir.mkdir(exist_ok=True)
+    simulators = []
+    for number, broker in enumerate(BROKERS):
+        for offset, environment in enumerate(ENVIRONMENTS):
+            sim = Simulator(broker, environment, free_port())
+            argv = [
+                str(VENV_BIN / "brokerdesk"), "mt5-sim", "--port", str(sim.port),
+                "--manager", f"{SIM_MANAGER_LOGIN}:{sim.manager_password}",
+                "--seed", str(1000 + 10 * number + offset),
+                "--state-file", str(state_dir / f"{broker.slug}-{environment}.json"),
+            ]  # fmt: skip
+            stack.spawn(sim.name, argv, url=f"http://{sim.address}", tier=APP)
+            simulators.append(sim)
+    say(f"mt5-sim: started {len(simulators)} simulators, logs {stack.log_dir}/mt5-*.log")
+    return simulators
+
+
+def _handshake(sim: Simulator) -> str | None:
+    """Authenticate as the manager and ping: None if the simulator answers, else why not."""
+    from brokerdesk.modules.trading.gateways.mt5.client import Mt5Gateway
+    from brokerdesk.modules.trading.gateways.mt5.session import Mt5Connection, Mt5Session
+
+    connection = Mt5Connection(
+        address=sim.address,
+        manager_login=SIM_MANAGER_LOGIN,
+        password=sim.manager_password,
+        scheme="http",
+        connect_timeout_s=2.0,
+        read_timeout_s=5.0,
+        read_attempts=1,
+    )
+    gateway = Mt5Gateway(connection, session=Mt5Session(connection))
+    try:
+        gateway.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means "does not answer"; we say which
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        gateway.close()
+    return None
+
+
+def _simulators_await(stack: DevStack, simulators: list[Simulator]) -> None:
+    for sim in simulators:
+        stack.await_ready(sim.name, lambda sim=sim: _handshake(sim) is None, timeout=30.0)
+    say(f"mt5-sim: {len(simulators)} simulators answer the handshake")
+
+
+def _servers_register(simulators: list[Simulator]) -> None:
+    """Each simulator as its broker's trading server (tenant configuration, audited);
+    a restart only updates the address when the port changed."""
+    from django.db import connection
+
+    from brokerdesk.tenants.config.models import TradingServer
+    from brokerdesk.tenants.config.services.servers import (
+        trading_server_create,
+        trading_server_update,
+    )
+    from brokerdesk.tenants.models import Tenant
+    from brokerdesk.tenants.schemas import tenant_context
+
+    for sim in simulators:
+        with tenant_context(Tenant.objects.get(slug=sim.broker.slug)):
+            server = TradingServer.objects.filter(name=sim.server_name).first()
+            if server is None:
+                trading_server_create(
+                    data={
+                        "name": sim.server_name,
+                        "platform": "mt5",
+                        "address": sim.address,
+                        "manager_login": str(SIM_MANAGER_LOGIN),
+                        "secret": sim.manager_password,
+                        "environment": sim.environment,
+                        "currency": "USD",
+                        "time_zone": "UTC",
+                    },
+                    actor="demo",
+                )
+            elif server.address != sim.address:
+                trading_server_update(
+                    trading_server=server, changes={"address": sim.address}, actor="demo"
+                )
+    connection.close()
+    say(f"mt5-sim: registered as trading servers of {', '.join(b.slug for b in BROKERS)}")
+
+
+# --- demo data ------------------------------------------------------------------------------
+
+
+def _demo_data_all(port: int) -> None:
+    """Each broker's staff, routing, leads, KYC cases and segment (nothing twice), the brokers
+    in parallel threads: most of the time is password hashing, which releases the GIL."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(BROKERS), thread_name_prefix="demo-data") as pool:
+        for line in pool.map(lambda broker: _demo_data(broker, port), BROKERS):
+            say(line)
+
+
+def _demo_data(broker: DemoBroker, port: int) -> str:
+    from django.db import connection
+
+    from brokerdesk.tenants.models import Tenant
+    from brokerdesk.tenants.schemas import tenant_context
+
+    started = time.perf_counter()
+    try:
+        with tenant_context(Tenant.objects.get(slug=broker.slug)):
+            report = demo_data.demo_data_ensure(
+                slug=broker.slug,
+                owner_email=broker.owner_email,
+                host=f"{broker.slug}.{_domain()}:{port}",
+            )
+    finally:
+        connection.close()  # this thread's own connection
+    seconds = time.perf_counter() - started
+    return f"broker {broker.slug}: {report.summary()} ({seconds:.1f} s)"
 
 
 @dataclass(frozen=True)
@@ -307,6 +478,12 @@ def _print_urls(stack: DevStack, port: int) -> None:
         say(
             f"  {'':<15}   {_demo_email('client', broker)} (Trader's Room), {_demo_email('ib', broker)} (Partner portal)"
         )
+        staff = ", ".join(
+            f"{demo_data.staff_email(spec.key, broker.slug)} ({spec.role})"
+            for spec in demo_data.STAFF
+        )
+        say(f"  {'':<15}   staff (Back Office, TOTP enrolled at first sign-in): {staff}")
+        say(f"  {'':<15}   leads: *@{broker.slug}-leads.example (same password)")
     say(f"  logs            {stack.log_dir}/")
 
 
@@ -323,8 +500,9 @@ def _get(port: int, host: str, path: str) -> tuple[int, str]:
         conn.close()
 
 
-def _smoke(port: int) -> int:
-    """Every face shows its broker's name and colour; the platform answers; strangers get 404."""
+def _smoke(port: int, simulators: list[Simulator]) -> int:
+    """Every face shows its broker's name and colour; the platform answers; strangers get 404;
+    every simulator answers the MT5 handshake; a demo Sales user sees their routed leads."""
     domain = _domain()
     checks: list[tuple[str, str, int, tuple[str, ...]]] = [(domain, "/", 200, ())]
     for broker in BROKERS:
@@ -332,13 +510,127 @@ def _smoke(port: int) -> int:
         checks += [(f"{broker.slug}.{domain}", path, 200, expected) for path, _ in FACES]
     checks.append((f"nobody.{domain}", "/", 404, ()))
     failures = [problem for check in checks if (problem := _check(port, *check))]
+    for sim in simulators:
+        if problem := _handshake(sim):
+            failures.append(f"mt5-sim {sim.name} on {sim.address}: no handshake: {problem}")
+        else:
+            say(f"smoke: mt5-sim {sim.name} on {sim.address} -> handshake ok")
+    for broker in BROKERS:
+        if problem := _sales_sees_leads(port, broker):
+            failures.append(problem)
+    total = len(checks) + len(simulators) + len(BROKERS)
     if failures:
-        say(f"smoke: FAILED {len(failures)} of {len(checks)} checks:")
+        say(f"smoke: FAILED {len(failures)} of {total} checks:")
         for problem in failures:
             say(f"  {problem}")
         return 1
-    say(f"smoke: {len(checks)} checks passed")
+    say(f"smoke: {total} checks passed")
     return 0
+
+
+def _sales_sees_leads(port: int, broker: DemoBroker) -> str | None:
+    """Sign in to the Back Office as the first demo Sales user (password, then the second
+    factor enrolled on the way) and read the lead list: their routed leads, only theirs.
+    Afterwards the second factor is reset (audited), so a human enrols their own."""
+    email = demo_data.staff_email("sales1", broker.slug)
+    browser = _Browser(port, f"{broker.slug}.{_domain()}")
+    try:
+        page = browser.login("/backoffice/login/", email, DEMO_PASSWORD)
+        if "totp-secret" not in page:
+            return f"{broker.slug}: {email} signed in but no second-factor enrolment page"
+        browser.second_factor(page)
+        status, leads = browser.get("/backoffice/clients/leads/")
+    finally:
+        _second_factor_reset(broker, email)
+    rows = leads.count('data-testid="client-row"')
+    owners = re.findall(r'<td data-testid="owner">(.*?)</td>', leads)
+    if status != 200 or rows == 0:
+        return f"{broker.slug}: {email} sees no leads at /backoffice/clients/leads/ ({status})"
+    if set(owners) != {"Sam Seller"}:
+        return f"{broker.slug}: {email} sees leads of other owners: {sorted(set(owners))}"
+    say(f"smoke: {email} signs in and sees {rows} routed leads, all theirs -> ok")
+    return None
+
+
+def _second_factor_reset(broker: DemoBroker, email: str) -> None:
+    from django.db import connection
+
+    from brokerdesk.modules.identity.models import User
+    from brokerdesk.modules.identity.recovery import staff_second_factor_reset
+    from brokerdesk.modules.identity.totp import totp_enrolled
+    from brokerdesk.tenants.models import Tenant
+    from brokerdesk.tenants.schemas import tenant_context
+
+    with tenant_context(Tenant.objects.get(slug=broker.slug)):
+        staff = User.objects.get(email=email)
+        if totp_enrolled(staff):
+            staff_second_factor_reset(
+                actor=User.objects.get(email=broker.owner_email),
+                staff=staff,
+                reason="demo smoke check signed in as this user; enrol at the next sign-in",
+            )
+    connection.close()
+
+
+class _Browser:
+    """Just enough of a browser for the smoke check: cookies, CSRF tokens, redirects."""
+
+    def __init__(self, port: int, host: str) -> None:
+        self.port, self.host = port, host
+        self.cookies: dict[str, str] = {}
+
+    def request(
+        self, method: str, path: str, form: dict[str, str] | None = None
+    ) -> tuple[int, str, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+        headers = {"Host": f"{self.host}:{self.port}"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["X-CSRFToken"] = self.cookies.get("csrftoken", "")
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            for name, value in response.getheaders():
+                if name.lower() == "set-cookie":
+                    key, _, rest = value.partition("=")
+                    self.cookies[key.strip()] = rest.split(";", 1)[0]
+            return response.status, response.getheader("Location", ""), response.read().decode()
+        finally:
+            conn.close()
+
+    def get(self, path: str) -> tuple[int, str]:
+        """GET, following redirects on this host."""
+        for _ in range(5):
+            status, location, body = self.request("GET", path)
+            if status not in (301, 302, 303) or not location:
+                return status, body
+            path = urllib.parse.urlsplit(location)._replace(scheme="", netloc="").geturl()
+        return status, body
+
+    def post(self, path: str, form: dict[str, str]) -> tuple[int, str]:
+        status, location, body = self.request("POST", path, form)
+        if status in (301, 302, 303) and location:
+            return self.get(urllib.parse.urlsplit(location)._replace(scheme="", netloc="").geturl())
+        return status, body
+
+    def login(self, path: str, email: str, password: str) -> str:
+        self.get(path)
+        return self.post(path, {"username": email, "password": password})[1]
+
+    def second_factor(self, page: str) -> str:
+        import pyotp
+
+        from brokerdesk.modules.identity.totp import TOTP_INTERVAL_S
+
+        secret = re.search(r'data-testid="totp-secret"[^>]*>([A-Z2-7=]+)<', page)
+        if secret is None:
+            return page
+        code = pyotp.TOTP(secret.group(1), interval=TOTP_INTERVAL_S).now()
+        return self.post("/backoffice/otp/", {"code": code})[1]
 
 
 def _check(port: int, host: str, path: str, status: int, texts: tuple[str, ...]) -> str | None:
@@ -353,10 +645,10 @@ def _check(port: int, host: str, path: str, status: int, texts: tuple[str, ...])
     return None
 
 
-def _serve(stack: DevStack) -> int:
+def _serve(stack: DevStack, simulators: list[str]) -> int:
     """Block until a signal (Interrupted) or until a child dies (exit 1)."""
     while True:
-        for name in ("web", "worker"):
+        for name in ("web", "worker", *simulators):
             try:
                 stack.check_alive(name)
             except ServiceError as exc:

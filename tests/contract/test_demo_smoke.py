@@ -31,6 +31,9 @@ STRIPPED = (
     "BROKERDESK_DATA_DIR", "PUBLIC_URL_PORT", "PLATFORM_DOMAIN",
 )  # fmt: skip
 RUN_TIMEOUT_S = 240
+SIMULATORS = [f"mt5-{slug}-{env}" for slug in BROKERS for env in ("live", "demo")]
+# 8 pages, a handshake per simulator, a Sales user's lead list per broker.
+SMOKE_PASSED = f"smoke: {8 + len(SIMULATORS) + len(BROKERS)} checks passed"
 
 
 def _free_port() -> int:
@@ -154,7 +157,28 @@ def test_first_run_starts_everything_and_passes_the_smoke_checks(
         for path in ("/", "/backoffice/login/", "/partners/login/"):
             assert f"GET http://{slug}.localhost:{port}{path} -> 200 ok" in out
     assert f"GET http://nobody.localhost:{port}/ -> 404 ok" in out
-    assert "smoke: 8 checks passed" in out
+    for slug in BROKERS:
+        created = (
+            f"broker {slug}: created 6 staff, 2 routing rules, 30 leads, 6 KYC cases, 1 segment"
+        )
+        assert created in out, _explain(first_run)
+    _assert_simulators_and_sales(out, first_run)
+    assert SMOKE_PASSED in out, _explain(first_run)
+
+
+def _assert_simulators_and_sales(out: str, run: subprocess.CompletedProcess[str]) -> None:
+    """Each simulator answered the MT5 handshake; each broker's first Sales user signed in
+    (password and second factor) and saw routed leads in the lead list, only their own."""
+    assert "mt5-sim: registered as trading servers of acme, zenith" in out, _explain(run)
+    for name in SIMULATORS:
+        assert re.search(rf"^smoke: mt5-sim {name} on 127\.0\.0\.1:\d+ -> handshake ok$", out, re.M)
+    for slug in BROKERS:
+        seen = re.search(
+            rf"^smoke: sales1@{slug}\.example signs in and sees (\d+) routed leads, all theirs -> ok$",
+            out,
+            re.M,
+        )
+        assert seen and int(seen.group(1)) > 0, _explain(run)
 
 
 def test_second_run_reuses_the_data_dir_and_provisions_nothing(
@@ -166,7 +190,10 @@ def test_second_run_reuses_the_data_dir_and_provisions_nothing(
         assert f"broker {slug}: exists (active)" in out, _explain(second_run)
     assert "provisioned" not in out and "requested" not in out, _explain(second_run)
     assert "migrate: public: up to date; template: up to date" in out
-    assert "smoke: 8 checks passed" in out
+    for slug in BROKERS:
+        assert f"broker {slug}: demo data present, nothing created" in out, _explain(second_run)
+    _assert_simulators_and_sales(out, second_run)
+    assert SMOKE_PASSED in out, _explain(second_run)
 
 
 def test_sigint_stops_every_process_it_started(
@@ -183,8 +210,9 @@ def test_sigint_stops_every_process_it_started(
         assert _status(port, "acme.localhost", "/backoffice/login/") == 200
         _assert_provisioned_once(demo_dir)
         pids = {path.stem: int(path.read_text()) for path in (demo_dir / "run").glob("*.pid")}
-        assert set(pids) == {"postgres", "redis", "s3", "worker", "web"}, pids
+        assert set(pids) == {"postgres", "redis", "s3", "worker", "web", *SIMULATORS}, pids
         assert all(_alive(pid) for pid in pids.values()), pids
+        assert all(_listening(demo_dir, name) for name in SIMULATORS), log.read_text()
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=60) == 0, log.read_text()
     finally:
@@ -194,8 +222,23 @@ def test_sigint_stops_every_process_it_started(
                 demo.wait(timeout=30)
             demo.kill()
     assert [name for name, pid in pids.items() if _alive(pid)] == [], log.read_text()
+    # The simulators are gone: nothing answers on their ports any more.
+    assert [name for name in SIMULATORS if _listening(demo_dir, name)] == []
     assert _processes_mentioning(str(demo_dir)) == []
     assert list((demo_dir / "run").glob("*.pid")) == []
+
+
+def _sim_port(demo_dir: Path, name: str) -> int:
+    """The port a simulator listens on, from its first line in the log of this run."""
+    lines = (demo_dir / "logs" / f"{name}.log").read_text().splitlines()
+    found = [line for line in lines if line.startswith("mt5-sim (mt5) listening on")]
+    return int(found[-1].rsplit(":", 1)[1])
+
+
+def _listening(demo_dir: Path, name: str) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(2)
+        return sock.connect_ex(("127.0.0.1", _sim_port(demo_dir, name))) == 0
 
 
 def _await_serving(demo: subprocess.Popen[bytes], port: int, log: Path) -> None:
