@@ -55,6 +55,8 @@ PERMISSIONS: tuple[Permission, ...] = (
     # CRM (issue 5).
     Permission("clients.assign", "Reassign clients and leads to another owner or desk"),
     Permission("clients.merge", "Merge or dismiss duplicate clients"),
+    # CRM lead import (issue 5): not Sales; owners and desks in the file need clients.assign.
+    Permission("clients.import", "Import leads from CSV files"),
 )
 
 ALL_CODES: frozenset[str] = frozenset(p.code for p in PERMISSIONS)
