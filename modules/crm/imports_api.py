@@ -12,7 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -70,7 +70,8 @@ class ImportAPIView(APIView):
 
 
 class ImportListView(ImportAPIView):
-    parser_classes = [MultiPartParser, FormParser]
+    # JSON too, so a body without a file gets its field message (400), not a 415.
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     @extend_schema(responses=ImportSerializer(many=True))
     def get(self, request: Request) -> Response:

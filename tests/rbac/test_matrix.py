@@ -78,6 +78,12 @@ TARGETS = {
     "crm-api:segment-clients": "crm_segment",
     "crm-api:routing-rule": "crm_rule",
     "crm-api:routing-rule-move": "crm_rule",
+    # CRM lead import: a finished dry run.
+    "backoffice:crm:import": "crm_import",
+    "backoffice:crm:import-run": "crm_import",
+    "backoffice:crm:import-report": "crm_import",
+    "crm-api:import": "crm_import",
+    "crm-api:import-report": "crm_import",
 }
 
 
