@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -142,9 +142,9 @@ class ImportReportView(ImportAPIView):
         responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)},
         description="The row-by-row report as a CSV file.",
     )
-    def get(self, request: Request, public_id: Any) -> StreamingHttpResponse:
+    def get(self, request: Request, public_id: Any) -> HttpResponse:
         lead_import = self._import(public_id)
-        response = StreamingHttpResponse(imports.report_csv(lead_import), content_type="text/csv")
+        response = HttpResponse("".join(imports.report_csv(lead_import)), content_type="text/csv")
         response["Content-Disposition"] = (
             f'attachment; filename="import-{lead_import.public_id}.csv"'
         )

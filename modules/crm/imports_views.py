@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -135,7 +135,7 @@ def import_run(request: HttpRequest, public_id: Any) -> HttpResponse:
 @require_GET
 def import_report(request: HttpRequest, public_id: Any) -> HttpResponse:
     lead_import = _import(request, public_id)
-    response = StreamingHttpResponse(imports.report_csv(lead_import), content_type="text/csv")
+    response = HttpResponse("".join(imports.report_csv(lead_import)), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="import-{lead_import.public_id}.csv"'
     return response
 
