@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from brokerdesk.modules.crm import api
+from brokerdesk.modules.crm import api, imports_api
 
 app_name = "crm-api"
 urlpatterns = [
@@ -36,4 +36,12 @@ urlpatterns = [
         name="routing-rule-move",
     ),
     path("crm-settings/", api.CrmSettingsView.as_view(), name="settings"),
+    # Lead import from CSV (clients.import).
+    path("crm/imports/", imports_api.ImportListView.as_view(), name="imports"),
+    path("crm/imports/<uuid:public_id>/", imports_api.ImportDetailView.as_view(), name="import"),
+    path(
+        "crm/imports/<uuid:public_id>/report/",
+        imports_api.ImportReportView.as_view(),
+        name="import-report",
+    ),
 ]

@@ -327,3 +327,107 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class LeadImport(models.Model):
+    """One upload of a leads CSV file: a dry run (reports only) or a real run (imports the
+    valid, non-duplicate rows). The file's text is kept so a worker can process it and a dry
+    run can be run for real; the row-by-row report is ``rows``."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="crm_imports"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    file_name = models.CharField(max_length=200)
+    file_sha256 = models.CharField(max_length=64, db_index=True)
+    content = models.TextField()
+    dry_run = models.BooleanField(default=True)
+    # May the rows' owner and desk columns be used (the uploader held clients.assign)?
+    may_assign = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+    )
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    imported_count = models.PositiveIntegerField(default=0)
+    duplicate_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    failure = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({'dry run' if self.dry_run else 'import'})"
+
+    @property
+    def owner_id(self) -> int:
+        """The uploader owns an import for the RBAC "own" scope (rbac.checks)."""
+        return self.created_by_id
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ImportStatus.DONE, ImportStatus.FAILED)
+
+
+class RowOutcome(models.TextChoices):
+    IMPORTED = "imported", _("Imported")
+    WOULD_IMPORT = "would_import", _("Would import")
+    DUPLICATE = "duplicate", _("Duplicate")
+    ERROR = "error", _("Error")
+    ALREADY_IMPORTED = "already_imported", _("Already imported")
+
+
+class LeadImportRow(models.Model):
+    """One data row of an import's report: its outcome and why."""
+
+    lead_import = models.ForeignKey(LeadImport, on_delete=models.CASCADE, related_name="rows")
+    # The line's number in the file counting the header as row 1 (what spreadsheets show).
+    number = models.PositiveIntegerField()
+    email = models.CharField(max_length=254, blank=True, default="")
+    outcome = models.CharField(max_length=16, choices=RowOutcome.choices)
+    # Field → list of messages, for errors.
+    messages = models.JSONField(default=dict, blank=True)
+    # Duplicates: the existing client's id or the earlier row's number, and why.
+    duplicate_of = models.CharField(max_length=254, blank=True, default="")
+    reasons = ArrayField(models.CharField(max_length=16), default=list, blank=True)
+    # Imported (or already imported): the client's id.
+    client_public_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(fields=["lead_import", "number"], name="crm_import_row_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"row {self.number}: {self.outcome}"
+
+
+class ImportedLead(models.Model):
+    """The idempotency key of a real run: the file's SHA-256 and the row's number. The same
+    file imported again finds its rows here and creates nothing."""
+
+    file_sha256 = models.CharField(max_length=64)
+    number = models.PositiveIntegerField()
+    record = models.ForeignKey(ClientRecord, on_delete=models.CASCADE, related_name="+")
+    lead_import = models.ForeignKey(LeadImport, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["file_sha256", "number"], name="crm_imported_lead_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_sha256[:12]} row {self.number}"

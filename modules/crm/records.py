@@ -133,9 +133,13 @@ def lead_create(
     language: str = "",
     date_of_birth: date | None = None,
     source: Source | None = None,
+    owner: User | None = None,
+    desk: Team | None = None,
+    reason: str = "",
 ) -> ClientRecord:
-    """A lead staff or an import bring in (no password yet): routed and checked for
-    duplicates. The same e-mail address as an existing client is refused with its id."""
+    """A lead staff or an import bring in (no password yet): given to ``owner``/``desk`` when
+    named, else routed like a registration, and checked for duplicates. The same e-mail
+    address as an existing client is refused with its id."""
     email = email.strip().lower()
     existing = User.objects.filter(email=email).first()
     if existing is not None:
@@ -152,7 +156,10 @@ def lead_create(
     user.set_unusable_password()
     user.save()
     record = _record_create(user=user, source=source, date_of_birth=date_of_birth, actor=actor)
-    _route(record)
+    if owner is not None or desk is not None:
+        owner_set(record=record, owner=owner, desk=desk, actor=actor, reason=reason)
+    else:
+        _route(record)
     duplicates.duplicates_flag(record=record)
     return record
 

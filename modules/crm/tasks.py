@@ -13,3 +13,22 @@ DORMANCY_TASK = "crm.dormancy_evaluate"
 def dormancy_evaluate_task() -> dict[str, int]:
     """Move clients without deposits or trades to dormant, long-dormant ones to churned."""
     return dormancy_evaluate()
+
+
+IMPORT_TASK = "crm.lead_import_process"
+
+
+@app.task(name=IMPORT_TASK)
+def lead_import_process_task(pk: int) -> dict[str, int] | None:
+    """Process one lead import in the tenant it was sent from (the task carries the schema)."""
+    from brokerdesk.modules.crm.imports import import_process
+
+    done = import_process(pk)
+    if done is None:
+        return None
+    return {
+        "rows": done.processed_rows,
+        "imported": done.imported_count,
+        "duplicates": done.duplicate_count,
+        "errors": done.error_count,
+    }

@@ -256,6 +256,19 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     ("POST", "ledger-api:adjustment-approve", (403, 403, 400, 403, 403, 400, 403, 403)),
     ("POST", "ledger-api:adjustment-reject", (403, 403, 400, 403, 403, 400, 403, 403)),
     ("POST", "ledger-api:adjustment-reverse", (403, 403, 400, 403, 403, 400, 403, 403)),
+    # --- CRM lead import (issue 5): clients.import, Super admin only (never Sales) -----------
+    # An empty upload form or body names the missing file (400); the target is a finished dry
+    # run, which Super admin may run for real (302 to the new import).
+    ("GET", "backoffice:crm:imports", SUPER_ONLY_PAGE),
+    ("POST", "backoffice:crm:imports", SUPER_ONLY_FORM_POST),
+    ("GET", "backoffice:crm:import-template", SUPER_ONLY_PAGE),
+    ("GET", "backoffice:crm:import", SUPER_ONLY_PAGE),
+    ("POST", "backoffice:crm:import-run", SUPER_ONLY_REDIRECT),
+    ("GET", "backoffice:crm:import-report", SUPER_ONLY_PAGE),
+    ("GET", "crm-api:imports", SUPER_ONLY_API),
+    ("POST", "crm-api:imports", SUPER_ONLY_API_BAD),
+    ("GET", "crm-api:import", SUPER_ONLY_API),
+    ("GET", "crm-api:import-report", SUPER_ONLY_API),
     # --- API: its description and browsable UI (any active staff) -----------------------------
     ("GET", "api-schema", STAFF_API),
     ("GET", "api-docs", STAFF_API),

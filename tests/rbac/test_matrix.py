@@ -96,6 +96,12 @@ TARGETS = {
             "ledger-api:adjustment-reverse",
         )
     },
+    # CRM lead import: a finished dry run.
+    "backoffice:crm:import": "crm_import",
+    "backoffice:crm:import-run": "crm_import",
+    "backoffice:crm:import-report": "crm_import",
+    "crm-api:import": "crm_import",
+    "crm-api:import-report": "crm_import",
 }
 
 

@@ -18,6 +18,7 @@ from brokerdesk.modules.crm.models import (
     ClientRecord,
     CrmSettings,
     DuplicateFlag,
+    LeadImport,
     Note,
     RoutingRule,
     Segment,
@@ -105,6 +106,7 @@ def _snapshot() -> dict[str, object]:
         "crm_rules": sorted(RoutingRule.objects.values_list("name", "position", "countries")),
         "crm_settings": list(CrmSettings.objects.values_list("fallback_owner_id", "dormancy_days")),
         "ledger": ledger_snapshot(),  # issue 7: accounts, transfers, entries, adjustments
+        "crm_imports": sorted(LeadImport.objects.values_list("pk", "status", "dry_run")),
     }
 
 
@@ -230,6 +232,17 @@ def _crm_requests(world) -> list[tuple[str, str, dict]]:
         ("post", reverse("crm-api:routing-rule-move", kwargs=ids["crm_rule"]), {"position": 1}),
         ("get", reverse("crm-api:settings"), {}),
         ("patch", reverse("crm-api:settings"), {"fallback_owner": own["owner"]}),
+        # The lead import (clients.import): Sales holds clients.edit but never imports.
+        ("get", reverse("backoffice:crm:imports"), {}),
+        ("post", reverse("backoffice:crm:imports"), {"mode": "import"}),
+        ("get", reverse("backoffice:crm:import-template"), {}),
+        ("get", reverse("backoffice:crm:import", kwargs=ids["crm_import"]), {}),
+        ("post", reverse("backoffice:crm:import-run", kwargs=ids["crm_import"]), {}),
+        ("get", reverse("backoffice:crm:import-report", kwargs=ids["crm_import"]), {}),
+        ("get", reverse("crm-api:imports"), {}),
+        ("post", reverse("crm-api:imports"), {"dry_run": False}),
+        ("get", reverse("crm-api:import", kwargs=ids["crm_import"]), {}),
+        ("get", reverse("crm-api:import-report", kwargs=ids["crm_import"]), {}),
         # Ledger (issue 7): Sales never sees money, adjustments or their reasons, and moves none.
         *_ledger_requests(world),
     ]  # fmt: skip

@@ -7,9 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 from brokerdesk.modules.crm import records, rules, segments
-from brokerdesk.modules.crm.models import ClientRecord, DuplicateFlag, RoutingRule, Segment
+from brokerdesk.modules.crm.models import (
+    ClientRecord,
+    DuplicateFlag,
+    LeadImport,
+    RoutingRule,
+    Segment,
+)
 from brokerdesk.modules.crm.source import Source
 from brokerdesk.modules.identity.models import User, UserKind
+from support.crm import import_finished
 
 
 def _client(email: str, marker: str) -> ClientRecord:
@@ -48,8 +55,12 @@ def crm_canary(slug: str, marker: str, owner: User) -> tuple[list[str], dict[str
             "owner": owner.public_id,
         },
     )
-    secrets = [client.email, twin.email, f"{marker}-campaign"]
+    lead_import = LeadImport.objects.filter(file_name=f"{marker}.csv").first() or import_finished(
+        owner, f"{marker}.csv", f"imported@{slug}.example"
+    )
+    secrets = [client.email, twin.email, f"{marker}-campaign", f"imported@{slug}.example"]
     args = {
+        "crm_import": {"public_id": str(lead_import.public_id)},
         "crm_client": {"public_id": str(client.user.public_id)},
         "crm_flag": {"public_id": str(flag.public_id)},
         "crm_segment": {"public_id": str(segment.public_id)},
@@ -81,6 +92,13 @@ def crm_providers() -> dict[str, object]:
             "backoffice:crm:segment-delete",
             "crm-api:segment",
             "crm-api:segment-clients",
+        ],
+        "crm_import": [
+            "backoffice:crm:import",
+            "backoffice:crm:import-run",
+            "backoffice:crm:import-report",
+            "crm-api:import",
+            "crm-api:import-report",
         ],
         "crm_rule": [
             "backoffice:crm:routing-edit",

@@ -57,6 +57,8 @@ PERMISSIONS: tuple[Permission, ...] = (
     Permission("clients.merge", "Merge or dismiss duplicate clients"),
     # Issue 7 (ledger): Support reads adjustments and their reasons without seeing balances.
     Permission("payments.view_adjustments", "See manual adjustments and their reasons"),
+    # CRM lead import (issue 5): not Sales; owners and desks in the file need clients.assign.
+    Permission("clients.import", "Import leads from CSV files"),
 )
 
 ALL_CODES: frozenset[str] = frozenset(p.code for p in PERMISSIONS)
