@@ -25,7 +25,7 @@ urlpatterns = [
     path("api/v1/roles/", include(rbac_api_urls.role_patterns)),
     path("api/v1/teams/", include(rbac_api_urls.team_patterns)),
     path("api/v1/permissions/", include(rbac_api_urls.permission_patterns)),
-    # API tokens for integrators (ADR 0018).
+    # API tokens for integrators (ADR 0020).
     path("api/v1/tokens/", include(token_api_urls.token_patterns)),
     # The Trader's Room identity flows and the signed-in user's profile over the API.
     path("api/v1/auth/", include(auth_api_urls.auth_patterns)),

@@ -27,7 +27,7 @@ urlpatterns = [
     path("roles/", include(rbac_urls.role_patterns)),
     # Teams: who a role with the "team" scope reaches (staff.manage).
     path("teams/", include(rbac_urls.team_patterns)),
-    # API tokens for integrators (ADR 0018).
+    # API tokens for integrators (ADR 0020).
     path("tokens/", include(token_urls.token_patterns)),
     # The KYC review queue, cases, document links and decisions (modules/kyc).
     path("kyc/", include(kyc_urls.backoffice_patterns)),

@@ -1,5 +1,5 @@
 """Rate limits on what an anonymous visitor can make the broker send: registrations, password
-reset requests and verification re-sends (ADR 0018).
+reset requests and verification re-sends (ADR 0020).
 
 Each attempt counts against the source address and against the e-mail address it names;
 either over its limit refuses the attempt with ``RateLimited`` (pages and the API answer

@@ -1,5 +1,5 @@
 """Second factor recovery: single-use recovery codes, and an administrator's reset of a
-colleague's lost authenticator (ADR 0018).
+colleague's lost authenticator (ADR 0019).
 
 Ten codes are issued when the staff member enrols (and whenever they regenerate them after
 entering a TOTP code), shown once; only salted hashes are kept. The second factor step

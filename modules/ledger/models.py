@@ -1,4 +1,4 @@
-"""The ledger: accounts, transfers and their entries (ADR 0018, DESIGN.md §6).
+"""The ledger: accounts, transfers and their entries (ADR 0023, DESIGN.md §6).
 
 Double-entry and append-only. A transfer is immutable once written; a hold is a *pending*
 transfer, resolved at most once by a *post* or a *void* transfer that points at it, so no

@@ -1,5 +1,5 @@
 """The only writer of ledger tables (with ``accounts.py``): transfers — single, pending, post,
-void — and reversals (ADR 0018).
+void — and reversals (ADR 0023).
 
 Every function runs in one transaction (joining the caller's): it inserts the transfer
 (``ON CONFLICT (idempotency_key) DO NOTHING``, so a retry returns the first result), moves

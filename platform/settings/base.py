@@ -285,7 +285,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"no-reply@{PLATFORM_DOMAIN}"
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Every tenant API view: a bearer API token first (401 when it is bad), else the session
-    # (ADR 0018). tests/rbac/test_api_tokens.py checks that no /api/v1/ view drops the token.
+    # (ADR 0020). tests/rbac/test_api_tokens.py checks that no /api/v1/ view drops the token.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "brokerdesk.modules.identity.tokens.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",

@@ -272,7 +272,7 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     # --- API: its description and browsable UI (any active staff) -----------------------------
     ("GET", "api-schema", STAFF_API),
     ("GET", "api-docs", STAFF_API),
-    # --- API tokens (tokens.manage: Super admin), Back Office and API (ADR 0018) --------------
+    # --- API tokens (tokens.manage: Super admin), Back Office and API (ADR 0020) --------------
     ("GET", "backoffice:tokens:list", SUPER_ONLY_PAGE),
     # An empty form: field messages (400).
     ("POST", "backoffice:tokens:list", SUPER_ONLY_FORM_POST),

@@ -1,4 +1,4 @@
-"""Isolation walker argument providers for the API token routes (ADR 0018): each returns a
+"""Isolation walker argument providers for the API token routes (ADR 0020): each returns a
 token of *this* canary's tenant, created on first use, so a leak of the other shows."""
 
 from __future__ import annotations

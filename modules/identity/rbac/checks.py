@@ -11,7 +11,7 @@ member between teams takes effect on the next request. Active staff with ``is_su
 (the broker's owner) hold every code. ``scope_queryset`` applies the same rule to a list.
 
 A request made with an API token acts as the token's owner with only the codes both hold
-(``grants_limit``, ADR 0018): the owner losing a code takes it from the token at once, and a
+(``grants_limit``, ADR 0020): the owner losing a code takes it from the token at once, and a
 token never holds more than its owner.
 """
 

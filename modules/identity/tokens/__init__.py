@@ -1,1 +1,1 @@
-"""API tokens for integrators, each limited to chosen permission codes (ADR 0018)."""
+"""API tokens for integrators, each limited to chosen permission codes (ADR 0020)."""

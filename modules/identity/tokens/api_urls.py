@@ -1,4 +1,4 @@
-"""/api/v1/tokens/… (ADR 0018)."""
+"""/api/v1/tokens/… (ADR 0020)."""
 
 from django.urls import path
 

@@ -1,4 +1,4 @@
-"""``Authorization: Bearer <token>`` for ``/api/v1/`` (ADR 0018).
+"""``Authorization: Bearer <token>`` for ``/api/v1/`` (ADR 0020).
 
 The request acts as the token's owner, limited to the codes both hold (the limit is applied
 by ``rbac.checks``, the one place that decides). A header naming a bearer token that is

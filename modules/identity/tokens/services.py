@@ -1,4 +1,4 @@
-"""Writes for API tokens, and the lookup the authentication class makes (ADR 0018).
+"""Writes for API tokens, and the lookup the authentication class makes (ADR 0020).
 
 Anti-escalation, as for roles: a token's codes must be held by its creator, who is its
 owner; at each request the token acts with the codes both the token and the owner hold

@@ -1,4 +1,4 @@
-"""Back Office API token pages: /backoffice/tokens/ (ADR 0018)."""
+"""Back Office API token pages: /backoffice/tokens/ (ADR 0020)."""
 
 from django.urls import path
 

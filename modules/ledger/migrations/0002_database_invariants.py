@@ -1,4 +1,4 @@
-"""The ledger's invariants, enforced by the database itself (ADR 0018).
+"""The ledger's invariants, enforced by the database itself (ADR 0023).
 
 - Entries carry their account's currency: a composite foreign key (account_id, currency).
 - Every transfer balances per currency, checked at COMMIT by a deferred constraint trigger

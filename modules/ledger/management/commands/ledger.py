@@ -1,4 +1,4 @@
-"""`brokerdesk ledger verify [--schema X | --all]`: cached balances against entries (ADR 0018)."""
+"""`brokerdesk ledger verify [--schema X | --all]`: cached balances against entries (ADR 0023)."""
 
 from __future__ import annotations
 
