@@ -169,7 +169,7 @@ def upload_parse(*, name: str, data: bytes) -> ParsedFile:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise refuse(
-            _("The file is not UTF-8 text. Save it as \u201cCSV UTF-8\u201d and upload it again.")
+            _("The file is not UTF-8 text. Save it as “CSV UTF-8” and upload it again.")
         ) from None
     try:
         lines = list(_reader(text))
