@@ -147,9 +147,10 @@ def committed_tenant(committed) -> Iterator[object]:
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup) -> Iterator[subprocess.Popen]:
     """A real Celery worker on this xdist worker's own queue, using this worker's database."""
+    from support.database import database_url
+
     env = dict(os.environ)
-    db = settings.DATABASES["default"]
-    env["DATABASE_URL"] = _database_url(db)
+    env["DATABASE_URL"] = database_url()
     env["DJANGO_SETTINGS_MODULE"] = "brokerdesk.platform.settings.test"
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     log = Path(settings.DATA_DIR) / "logs" / f"test-worker-{settings.TEST_WORKER}.log"
@@ -181,14 +182,6 @@ def celery_worker_process(django_db_setup) -> Iterator[subprocess.Popen]:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
-
-
-def _database_url(db: dict) -> str:
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    if db["HOST"].startswith("/"):
-        return f"postgresql://{auth}@/{db['NAME']}?host={db['HOST']}"
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgresql://{auth}@{db['HOST']}{port}/{db['NAME']}"
 
 
 def _wait_for_worker(queue: str, timeout_s: float = 30.0) -> None:

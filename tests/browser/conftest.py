@@ -102,14 +102,6 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _database_url(db: dict) -> str:
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    if db["HOST"].startswith("/"):
-        return f"postgresql://{auth}@/{db['NAME']}?host={db['HOST']}"
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgresql://{auth}@{db['HOST']}{port}/{db['NAME']}"
-
-
 def _answers(port: int, host: str) -> bool:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
     try:
@@ -124,9 +116,11 @@ def _answers(port: int, host: str) -> bool:
 @pytest.fixture(scope="module")
 def server_port(brokers) -> Iterator[int]:
     """gunicorn serving this worker's test database; yields its port."""
+    from support.database import database_url
+
     port = _free_port()
     env = dict(os.environ)
-    env["DATABASE_URL"] = _database_url(settings.DATABASES["default"])
+    env["DATABASE_URL"] = database_url()
     env["DJANGO_SETTINGS_MODULE"] = "brokerdesk.platform.settings.test"
     log = Path(settings.DATA_DIR) / "logs" / f"test-browser-{settings.TEST_WORKER}.log"
     log.parent.mkdir(parents=True, exist_ok=True)

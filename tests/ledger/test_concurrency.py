@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.db import connection, connections
 from django.test import Client
 
@@ -29,6 +28,7 @@ from brokerdesk.modules.ledger import services
 from brokerdesk.modules.ledger.models import Account, Adjustment, Entry, Transfer
 from brokerdesk.modules.ledger.selectors import ledger_verify
 from brokerdesk.tenants import schemas
+from support.database import database_url
 from support.ledger import client_make, deposit, payouts, psp
 from support.rbac_actors import user_make
 
@@ -251,11 +251,9 @@ with schemas.schema_context(schema):
 
 
 def _child(mode: str, tenant: Any, wallet: Account, clearing: Account) -> subprocess.Popen:
-    db = settings.DATABASES["default"]
-    port = f":{db['PORT']}" if db["PORT"] else ""
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgresql://{db['USER']}@{db['HOST']}{port}/{db['NAME']}",
+        "DATABASE_URL": database_url(),
         "DJANGO_SETTINGS_MODULE": "brokerdesk.platform.settings.test",
     }
     return subprocess.Popen(
