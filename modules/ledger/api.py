@@ -281,8 +281,24 @@ class _AdjustmentActionView(LedgerAPIView):
         raise NotImplementedError
 
 
-class AdjustmentApproveView(_AdjustmentActionView):
+class _AdjustmentDecisionView(_AdjustmentActionView):
+    """The second approver's decision on a held adjustment, with an optional note."""
+
+    approve: bool
+
+    def _act(self, adjustment: Adjustment) -> Response:
+        note = self._parse(ApprovalNoteSerializer)["note"]
+        done = _service_call(
+            lambda: adj.adjustment_decide(
+                actor=self.request.user, adjustment=adjustment, approve=self.approve, note=note
+            )
+        )
+        return Response(AdjustmentSerializer(done).data)
+
+
+class AdjustmentApproveView(_AdjustmentDecisionView):
     attempted = "approve"
+    approve = True
 
     @extend_schema(request=ApprovalNoteSerializer, parameters=[IDEMPOTENCY_PARAMETER],
                    responses=AdjustmentSerializer)  # fmt: skip
@@ -290,33 +306,16 @@ class AdjustmentApproveView(_AdjustmentActionView):
         """The second Finance approver posts a held adjustment (not its requester)."""
         return super().post(request, public_id)
 
-    def _act(self, adjustment: Adjustment) -> Response:
-        note = self._parse(ApprovalNoteSerializer)["note"]
-        done = _service_call(
-            lambda: adj.adjustment_decide(
-                actor=self.request.user, adjustment=adjustment, approve=True, note=note
-            )
-        )
-        return Response(AdjustmentSerializer(done).data)
 
-
-class AdjustmentRejectView(_AdjustmentActionView):
+class AdjustmentRejectView(_AdjustmentDecisionView):
     attempted = "reject"
+    approve = False
 
     @extend_schema(request=ApprovalNoteSerializer, parameters=[IDEMPOTENCY_PARAMETER],
                    responses=AdjustmentSerializer)  # fmt: skip
     def post(self, request: Request, public_id: Any) -> Response:
         """Reject a held adjustment with a note; the hold is released."""
         return super().post(request, public_id)
-
-    def _act(self, adjustment: Adjustment) -> Response:
-        note = self._parse(ApprovalNoteSerializer)["note"]
-        done = _service_call(
-            lambda: adj.adjustment_decide(
-                actor=self.request.user, adjustment=adjustment, approve=False, note=note
-            )
-        )
-        return Response(AdjustmentSerializer(done).data)
 
 
 class AdjustmentReverseView(_AdjustmentActionView):
