@@ -71,15 +71,10 @@ def django_db_setup(request, django_db_modify_db_settings, django_db_blocker) ->
 
 def _bucket_ensure() -> None:
     """This worker's own bucket (platform/settings/test.py) on moto's server."""
-    if not settings.S3_ENDPOINT_URL:
-        return
-    import boto3
+    if settings.S3_ENDPOINT_URL:
+        from brokerdesk.platform.devstack.services import bucket_ensure
 
-    region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
-    s3 = boto3.client("s3", endpoint_url=settings.S3_ENDPOINT_URL, region_name=region)
-    names = {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}
-    if settings.S3_BUCKET not in names:
-        s3.create_bucket(Bucket=settings.S3_BUCKET)
+        bucket_ensure(settings.S3_ENDPOINT_URL, settings.S3_BUCKET)
 
 
 def _test_tenant_ensure():

@@ -280,7 +280,7 @@ class DevStack:
             return os.environ["S3_ENDPOINT_URL"]
         started = time.perf_counter()
         self.await_ready(service.name, lambda: http_answers(service.url))
-        _bucket_ensure(service.url)
+        bucket_ensure(service.url)
         self._report(service, time.perf_counter() - started)
         return service.url
 
@@ -540,14 +540,14 @@ def _database_ensure(socket_dir: Path) -> None:
                 conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
 
 
-def _bucket_ensure(endpoint: str) -> None:
-    """Create the `brokerdesk` bucket at ``endpoint`` unless it exists."""
+def bucket_ensure(endpoint: str, bucket: str = S3_BUCKET) -> None:
+    """Create ``bucket`` (default `brokerdesk`) at ``endpoint`` unless it exists."""
     import boto3
 
     client = boto3.client("s3", endpoint_url=endpoint, region_name=AWS_ENV["AWS_DEFAULT_REGION"])
-    names = {bucket["Name"] for bucket in client.list_buckets().get("Buckets", [])}
-    if S3_BUCKET not in names:
-        client.create_bucket(Bucket=S3_BUCKET)
+    names = {entry["Name"] for entry in client.list_buckets().get("Buckets", [])}
+    if bucket not in names:
+        client.create_bucket(Bucket=bucket)
 
 
 def _redis_binary(say: Callable[[str], None]) -> str:
