@@ -1,8 +1,9 @@
 """The `brokerdesk` command: fronts Django's management commands plus the dev stack.
 
 `brokerdesk demo` and `brokerdesk test` start whatever services are missing before Django
-loads its settings; `brokerdesk mt5-sim` runs the MT5 simulator without Django; everything
-else is a management command (`migrate` is `migrate_all`).
+loads its settings; `brokerdesk mt5-sim` and `brokerdesk psp-sim` run the MT5 simulator and
+the sandbox PSP without Django; everything else is a management command (`migrate` is
+`migrate_all`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,14 @@ def _dispatch(argv: list[str] | None) -> int:
         from brokerdesk.modules.trading.simulator.main import main as mt5_sim_main
 
         return mt5_sim_main(args[1:])
+    if command == "kyc-provider-sim":  # an outside identity-verification service: no Django
+        from brokerdesk.modules.kyc.providers.simulator import main as kyc_sim_main
+
+        return kyc_sim_main(args[1:])
+    if command == "psp-sim":  # stands for an outside payment provider: no Django either
+        from brokerdesk.modules.payments.sandbox.main import main as psp_sim_main
+
+        return psp_sim_main(args[1:])
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", DEFAULT_SETTINGS)
     if command in {"worker", "beat"}:
         return _celery(command, args[1:])

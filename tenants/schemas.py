@@ -145,6 +145,42 @@ def schema_clone(*, source: str, target: str) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CLONE_LOCK_KEY])
         _CloneOnce().clone_schema(source, target, clone_mode="DATA", set_connection=True)
+        _constraint_names_restore(cursor, source=source, target=target)
+
+
+# clone_schema() re-creates unique constraints from their definitions, and PostgreSQL names
+# them itself (`<table>_<columns>_key`): the clone is as strict, but a later migration that
+# removes or alters a constraint by its Django name would fail in every cloned tenant. Each
+# one gets its source's name back: same table, same kind, same definition.
+_MISNAMED_CONSTRAINTS = """
+SELECT DISTINCT ON (t.relname, sc.conname) t.relname, tc.conname, sc.conname
+FROM pg_constraint sc
+JOIN pg_class s ON s.oid = sc.conrelid
+JOIN pg_namespace sn ON sn.oid = s.relnamespace AND sn.nspname = %(source)s
+JOIN pg_namespace tn ON tn.nspname = %(target)s
+JOIN pg_class t ON t.relnamespace = tn.oid AND t.relname = s.relname
+JOIN pg_constraint tc ON tc.conrelid = t.oid AND tc.contype = sc.contype
+    AND pg_get_constraintdef(tc.oid) = pg_get_constraintdef(sc.oid)
+WHERE sc.contype IN ('u', 'p', 'x') AND tc.conname <> sc.conname
+  AND NOT EXISTS (
+      SELECT 1 FROM pg_constraint same WHERE same.conrelid = t.oid AND same.conname = sc.conname
+  )
+  AND NOT EXISTS (
+      SELECT 1 FROM pg_constraint twin
+      WHERE twin.conrelid = s.oid AND twin.conname = tc.conname
+  )
+ORDER BY t.relname, sc.conname, tc.conname
+"""
+
+
+def _constraint_names_restore(cursor, *, source: str, target: str) -> None:
+    cursor.execute(_MISNAMED_CONSTRAINTS, {"source": source, "target": target})
+    quote = connection.ops.quote_name
+    for table, wrong, right in cursor.fetchall():
+        cursor.execute(
+            f"ALTER TABLE {quote(target)}.{quote(table)} "
+            f"RENAME CONSTRAINT {quote(wrong)} TO {quote(right)}"
+        )
 
 
 class _CloneOnce(CloneSchema):

@@ -7,6 +7,8 @@ from brokerdesk.modules.identity.rbac import urls as rbac_urls
 from brokerdesk.modules.identity.tokens import urls as token_urls
 from brokerdesk.modules.identity.views import FaceLoginView, FaceLogoutView
 from brokerdesk.modules.kyc import urls as kyc_urls
+from brokerdesk.modules.partners import views as partners_views
+from brokerdesk.modules.payments import views as payments_views
 
 app_name = "backoffice"
 urlpatterns = [
@@ -36,6 +38,14 @@ urlpatterns = [
     path("clients/", include("brokerdesk.modules.crm.urls")),
     # Wallets, client ledgers and manual adjustments (the ledger module, issue 7).
     path("ledger/", include("brokerdesk.modules.ledger.urls")),
+    # Trading accounts: actions, the exceptions queue, account types (issue 8).
+    path("trading/", include("brokerdesk.modules.trading.urls")),
+    # The finance queue, deposits and payment methods (the payments module, issue 9).
+    path("payments/", payments_views.finance_queue, name="payments"),
+    path("payments/", include("brokerdesk.modules.payments.urls")),
+    # IBs (the partners module, issue 10): the section's page and the rest under it.
+    path("ibs/", partners_views.ib_list, name="ibs"),
+    path("ibs/", include("brokerdesk.modules.partners.urls")),
     # Placeholders until their modules replace them (each says what is coming).
     *[path(f"{slug}/", views.section, {"section": slug}, name=slug) for slug in views.SECTIONS],
 ]

@@ -26,20 +26,6 @@ BACKOFFICE = Face(
 
 # Sections that later modules build; until then each says plainly what will be there.
 SECTIONS: dict[str, tuple[Promise, Promise]] = {
-    "payments": (
-        _("Payments"),
-        _(
-            "Payments arrive with the payments module: deposits, withdrawals waiting for "
-            "approval (with a second approver for large ones), adjustments and reconciliation."
-        ),
-    ),
-    "ibs": (
-        _("IBs"),
-        _(
-            "IBs arrive with the partners module: the IB hierarchy, client assignments, "
-            "commission plans, statements and payouts."
-        ),
-    ),
     "reports": (
         _("Reports"),
         _(

@@ -50,6 +50,8 @@ from brokerdesk.modules.identity.forms import phone_e164
 from brokerdesk.modules.identity.rbac.permissions import has_permission
 from brokerdesk.modules.identity.rbac.visibility import FieldVisibilityMixin
 from brokerdesk.modules.kyc.panel import kyc_panel, kyc_panel_data
+from brokerdesk.modules.trading.api import TradingAccountSerializer
+from brokerdesk.modules.trading.panel import accounts_panel
 
 T = TypeVar("T")
 PAGE_SIZE = 50
@@ -191,6 +193,7 @@ class ClientDetailSerializer(ClientSerializer):
     devices = serializers.SerializerMethodField()
     modules = serializers.SerializerMethodField()
     kyc = serializers.SerializerMethodField()
+    trading_accounts = serializers.SerializerMethodField()
 
     def get_stage_history(self, record: ClientRecord) -> list[dict[str, Any]]:
         changes = record.stage_changes.order_by("at", "pk")
@@ -208,11 +211,19 @@ class ClientDetailSerializer(ClientSerializer):
         panel = kyc_panel(record, actor=self.context["request"].user)
         return None if panel is None else kyc_panel_data(panel)
 
+    @extend_schema_field(TradingAccountSerializer(many=True, allow_null=True))
+    def get_trading_accounts(self, record: ClientRecord) -> list[dict[str, Any]] | None:
+        panel = accounts_panel(record, actor=self.context["request"].user)
+        return None if panel is None else TradingAccountSerializer(panel.accounts, many=True).data
+
     def to_representation(self, record: ClientRecord) -> dict[str, Any]:
         data = super().to_representation(record)
         # Staff without kyc.view for this client get no KYC key at all (not an empty panel).
         if data.get("kyc") is None:
             data.pop("kyc", None)
+        # Likewise trading accounts without trading.view (balances are finance data).
+        if data.get("trading_accounts") is None:
+            data.pop("trading_accounts", None)
         return data
 
 

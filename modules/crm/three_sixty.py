@@ -20,16 +20,11 @@ from brokerdesk.modules.identity.devices import devices_of
 from brokerdesk.modules.identity.rbac.checks import permission_check
 from brokerdesk.modules.kyc.panel import kyc_panel
 from brokerdesk.modules.notifications.models import OutboxEmail
+from brokerdesk.modules.policy.engine import decide_all
+from brokerdesk.modules.trading.panel import accounts_panel
 
 # Panels whose module has not arrived yet, with what each will show.
 PENDING_PANELS: dict[str, tuple[Any, Any, str | None]] = {
-    "accounts": (
-        _("Trading accounts"),
-        _(
-            "The trading module is not enabled yet: live and demo accounts, their server and group will show here."
-        ),
-        None,
-    ),
     "money": (
         _("Money"),
         _(
@@ -117,6 +112,9 @@ def client_360(record: ClientRecord, *, actor: Any) -> dict[str, Any]:
         "emails": emails,
         "pending_panels": pending,
         "kyc": kyc_panel(record, actor=actor),
+        "accounts_panel": accounts_panel(record, actor=actor),
+        # The policy engine's answers, as the client reads them (the same reasons).
+        "decisions": list(decide_all(user).values()),
         "duplicate_flags": [
             {
                 "flag": flag,

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
@@ -22,7 +22,9 @@ from brokerdesk.modules.identity.rbac.checks import permission_check
 from brokerdesk.modules.identity.rbac.permissions import has_permission
 from brokerdesk.modules.kyc import documents as docs
 from brokerdesk.modules.kyc.cases import CaseConflict, case_assign, case_transition
+from brokerdesk.modules.kyc.decisions import case_approve, pending_approval
 from brokerdesk.modules.kyc.models import CaseEvent, DocumentStatus, KycCase, KycDocument
+from brokerdesk.modules.kyc.risk import assessment_current, assessment_latest, reasons_display
 from brokerdesk.modules.kyc.screening import client_screen, screening_latest
 from brokerdesk.modules.kyc.selectors import case_get_for_actor, case_queue
 
@@ -77,6 +79,9 @@ class DocumentSerializer(serializers.Serializer):
     reviewed_by = serializers.CharField()
     reason_code = serializers.CharField()
     feedback = serializers.CharField()
+    printed_name = serializers.CharField()
+    printed_date_of_birth = serializers.DateField(allow_null=True)
+    document_number = serializers.CharField()
 
 
 class CaseSummarySerializer(serializers.Serializer):
@@ -124,19 +129,64 @@ class ScreeningSerializer(serializers.Serializer):
     hits = HitSerializer(many=True, source="hits.all")
 
 
+class RiskReasonSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    signal = serializers.CharField()
+    points = serializers.IntegerField()
+    flags = serializers.BooleanField()
+    text = serializers.CharField()
+
+
+class RiskSerializer(serializers.Serializer):
+    score = serializers.IntegerField()
+    flagged = serializers.BooleanField()
+    outcome = serializers.CharField()
+    assessed_at = serializers.DateTimeField()
+    assessed_by = serializers.CharField()
+    current = serializers.SerializerMethodField()
+    reasons = serializers.SerializerMethodField()
+
+    def get_current(self, assessment: Any) -> bool:
+        return assessment.case_version == assessment.case.state_changed_at
+
+    @extend_schema_field(RiskReasonSerializer(many=True))
+    def get_reasons(self, assessment: Any) -> list[dict[str, Any]]:
+        return reasons_display(assessment)
+
+
+class FirstApprovalSerializer(serializers.Serializer):
+    # No score here: risk figures are for kyc.view_aml_notes holders (``risk``).
+    approver = serializers.CharField(source="approver_label")
+    approved_at = serializers.DateTimeField()
+
+
 class CaseDetailSerializer(CaseSummarySerializer):
     documents = DocumentSerializer(many=True, source="documents.all")
     # Compliance only (visibility.FIELD_RULES: screening_results → kyc.view_aml_notes).
     screening_results = serializers.SerializerMethodField()
+    # Compliance only too: reasons can name a screening hit.
+    risk = serializers.SerializerMethodField()
+    first_approval = serializers.SerializerMethodField()
 
     def get_screening_results(self, case: KycCase) -> Any:
         result = screening_latest(case.client)
         return ScreeningSerializer(result).data if result is not None else None
 
+    @extend_schema_field(RiskSerializer(allow_null=True))
+    def get_risk(self, case: KycCase) -> Any:
+        assessment = assessment_current(case) or assessment_latest(case)
+        return RiskSerializer(assessment).data if assessment is not None else None
+
+    @extend_schema_field(FirstApprovalSerializer(allow_null=True))
+    def get_first_approval(self, case: KycCase) -> Any:
+        first = pending_approval(case)
+        return FirstApprovalSerializer(first).data if first is not None else None
+
     def to_representation(self, instance: Any) -> dict[str, Any]:
         user = self.context["request"].user
         if not permission_check(user, "kyc.view_aml_notes"):
             self.fields.pop("screening_results", None)
+            self.fields.pop("risk", None)
         return super().to_representation(instance)
 
 
@@ -176,23 +226,50 @@ class DecisionSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=1000, required=False, default="")
 
 
+class PendingApprovalSerializer(serializers.Serializer):
+    case = CaseSummarySerializer()
+    pending_second_approval = serializers.BooleanField()
+    # Only for holders of kyc.view_aml_notes.
+    score = serializers.IntegerField(required=False)
+    first_approval = FirstApprovalSerializer()
+
+
 class CaseDecisionView(KycAPIView):
     """Approve, reject, request resubmission or reopen, as the case's configuration allows;
     a case another reviewer moved first answers 409 and changes nothing."""
 
     permission_classes = [has_permission("kyc.review")]
 
-    @extend_schema(request=DecisionSerializer, responses={200: CaseSummarySerializer})
+    @extend_schema(
+        request=DecisionSerializer,
+        responses={200: CaseSummarySerializer, 202: PendingApprovalSerializer},
+        description="An approval of a case scoring at or above its configuration's "
+        "second-review score records a first approval (202); a different reviewer's "
+        "approval then approves the case (200). The same reviewer twice: 400.",
+    )
     def post(self, request: Request, public_id: str) -> Response:
         case = self._case(public_id, code="kyc.review")
         incoming = DecisionSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        refuse_without_reason = incoming.validated_data["event"] != CaseEvent.APPROVE
-        if refuse_without_reason and not incoming.validated_data["reason"].strip():
+        data = dict(incoming.validated_data)
+        event = data.pop("event")
+        if event != CaseEvent.APPROVE and not data["reason"].strip():
             raise ValidationError({"reason": ["Give the reason the client will read."]})
         try:
-            case = _service_call(lambda: case_transition(case=case, actor=request.user,
-                                                         **incoming.validated_data))  # fmt: skip
+            if event == CaseEvent.APPROVE:
+                approval = _service_call(lambda: case_approve(case=case, actor=request.user,
+                                                              **data))  # fmt: skip
+                if approval.pending:
+                    body = {"case": CaseSummarySerializer(approval.case).data,
+                            "pending_second_approval": True,
+                            "first_approval": FirstApprovalSerializer(approval.first).data}  # fmt: skip
+                    if permission_check(request.user, "kyc.view_aml_notes"):
+                        body["score"] = approval.score
+                    return Response(body, status=202)
+                case = approval.case
+            else:
+                case = _service_call(lambda: case_transition(case=case, actor=request.user,
+                                                             event=event, **data))  # fmt: skip
         except CaseConflict as exc:
             raise CaseConflictError({"non_field_errors": [str(exc)]}) from None
         return Response(CaseSummarySerializer(case).data)
@@ -273,3 +350,18 @@ class ScreeningView(KycAPIView):
                                       "`brokerdesk screening load`."]}
             )  # fmt: skip
         return Response(ScreeningSerializer(screening_latest(case.client)).data, status=201)
+
+
+class CaseRiskView(KycAPIView):
+    """The case's risk score and its reasons (Compliance: reasons can name screening hits),
+    and a first approval waiting for a second reviewer."""
+
+    permission_classes = [has_permission("kyc.view_aml_notes")]
+
+    @extend_schema(responses={200: RiskSerializer})
+    def get(self, request: Request, public_id: str) -> Response:
+        case = self._case(public_id, code="kyc.view_aml_notes")
+        assessment = assessment_current(case) or assessment_latest(case)
+        if assessment is None:
+            raise NotFound("This case has not been scored yet.")
+        return Response(RiskSerializer(assessment).data)

@@ -241,6 +241,10 @@ def case_submit_if_complete(*, case: KycCase, actor: ActorLike) -> bool:
         return False
     # Screened as it enters review, so the reviewer sees the result with the documents.
     client_screen(client=case.client, actor="screening")
+    # Then scored by the risk rules on a worker: a clean case is approved by the rule.
+    from brokerdesk.modules.kyc.decisions import assessment_schedule
+
+    assessment_schedule(case)
     return True
 
 

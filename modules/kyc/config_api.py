@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
@@ -15,8 +15,9 @@ from rest_framework.response import Response
 
 from brokerdesk.modules.identity.rbac.permissions import has_permission
 from brokerdesk.modules.kyc import configuration as config
+from brokerdesk.modules.kyc import risk
 from brokerdesk.modules.kyc.api import KycAPIView, _service_call
-from brokerdesk.modules.kyc.models import DocumentKind, KycConfiguration, KycState
+from brokerdesk.modules.kyc.models import DocumentKind, KycConfiguration, KycState, RiskRule
 from brokerdesk.tenants.config.models import LegalEntity
 
 
@@ -39,6 +40,25 @@ class DocumentKindSerializer(serializers.Serializer):
     expires = serializers.BooleanField(required=False)
 
 
+class RiskRuleSerializer(serializers.Serializer):
+    signal = serializers.CharField(read_only=True)
+    enabled = serializers.BooleanField(required=False)
+    weight = serializers.IntegerField(required=False)
+    threshold = serializers.IntegerField(required=False, allow_null=True)
+    flags = serializers.BooleanField(required=False)
+
+
+class RiskPolicySerializer(serializers.Serializer):
+    auto_approve_enabled = serializers.BooleanField(required=False)
+    auto_approve_below = serializers.IntegerField(required=False)
+    second_review_from = serializers.IntegerField(required=False)
+    high_risk_countries = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class RiskSettingsSerializer(RiskPolicySerializer):
+    rules = RiskRuleSerializer(many=True, source="configuration.risk_rules.all", read_only=True)
+
+
 class ConfigurationSerializer(serializers.Serializer):
     public_id = serializers.UUIDField()
     name = serializers.CharField()
@@ -47,6 +67,11 @@ class ConfigurationSerializer(serializers.Serializer):
     transitions = serializers.SerializerMethodField()
     document_kinds = DocumentKindSerializer(many=True, source="document_kinds.all")
     tiers = serializers.SerializerMethodField()
+    risk = serializers.SerializerMethodField()
+
+    @extend_schema_field(RiskSettingsSerializer)
+    def get_risk(self, configuration: KycConfiguration) -> dict[str, Any]:
+        return RiskSettingsSerializer(risk.risk_rules_ensure(configuration)).data
 
     def get_legal_entity(self, configuration: KycConfiguration) -> str | None:
         entity = configuration.legal_entity
@@ -127,3 +152,31 @@ class DocumentKindDetailView(_RowView):
         updated = _service_call(lambda: config.document_kind_update(
             kind=kind.get(), changes=self._changes(request), actor=request.user))  # fmt: skip
         return Response(DocumentKindSerializer(updated).data)
+
+
+class RiskPolicyView(_RowView):
+    """The thresholds of automatic approval and of the second reviewer, the high-risk
+    countries."""
+
+    @extend_schema(request=RiskPolicySerializer, responses=RiskSettingsSerializer)
+    def patch(self, request: Request, public_id: str) -> Response:
+        configuration = self._configuration(public_id)
+        updated = _service_call(lambda: risk.risk_policy_update(
+            configuration=configuration, changes=self._changes(request),
+            actor=request.user))  # fmt: skip
+        return Response(RiskSettingsSerializer(updated).data)
+
+
+class RiskRuleView(_RowView):
+    """One signal's rule: on or off, its weight, its threshold, whether it flags."""
+
+    @extend_schema(request=RiskRuleSerializer, responses=RiskRuleSerializer)
+    def patch(self, request: Request, public_id: str, signal: str) -> Response:
+        configuration = self._configuration(public_id)
+        risk.risk_rules_ensure(configuration)
+        rule = RiskRule.objects.filter(configuration=configuration, signal=signal).first()
+        if rule is None:
+            raise NotFound()
+        updated = _service_call(lambda: risk.risk_rule_update(
+            rule=rule, changes=self._changes(request), actor=request.user))  # fmt: skip
+        return Response(RiskRuleSerializer(updated).data)

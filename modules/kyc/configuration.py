@@ -96,6 +96,9 @@ def _defaults_fill(configuration: KycConfiguration) -> None:
                 currency=currency)
         for n, label, limit, currency in defaults.TIERS
     )  # fmt: skip
+    from brokerdesk.modules.kyc.risk import risk_rules_ensure
+
+    risk_rules_ensure(configuration)
 
 
 def configuration_for_entity(legal_entity: LegalEntity | None) -> KycConfiguration:
@@ -169,6 +172,9 @@ def _copy_rows(source: KycConfiguration, target: KycConfiguration) -> None:
         row.pk = None
         row.configuration = target
         row.save()
+    from brokerdesk.modules.kyc.risk import risk_rules_copy
+
+    risk_rules_copy(source, target)
 
 
 def _actions_validate(value: Any) -> list[str]:

@@ -134,3 +134,21 @@ DEFAULT_NAME = gettext_noop("Default KYC rules")
 REVIEW_TIME_TEXT = gettext_noop(
     "Documents are usually reviewed within 30 minutes during business hours."
 )
+
+
+# Risk rules (kyc/risk.py): (signal, weight, threshold, flags). A case scoring below
+# AUTO_APPROVE_BELOW with no flagging signal is approved by the rule; from SECOND_REVIEW_FROM
+# an approval needs two different reviewers. Either device signal alone reaches the
+# automatic-approval threshold: an unusual device or location goes to a reviewer.
+RISK_RULES: tuple[tuple[str, int, int | None, bool], ...] = (
+    ("document_validity", 100, None, True),
+    ("screening", 100, 85, True),
+    ("data_consistency", 60, 90, True),
+    ("country", 50, None, True),
+    ("new_device", 30, None, False),
+    ("login_country", 30, None, False),
+)
+AUTO_APPROVE_BELOW = 30
+SECOND_REVIEW_FROM = 50
+# The FATF "call for action" jurisdictions (the black list): North Korea, Iran, Myanmar.
+HIGH_RISK_COUNTRIES: tuple[str, ...] = ("IR", "KP", "MM")

@@ -36,6 +36,7 @@ from brokerdesk.modules.kyc.models import (
     KycCase,
     KycDocument,
 )
+from brokerdesk.modules.kyc.providers.registry import provider_for
 from brokerdesk.modules.kyc.selectors import case_scope
 
 ActorLike = Any
@@ -55,6 +56,10 @@ class Upload:
     original_name: str = ""
     issued_on: dt.date | None = None
     expires_on: dt.date | None = None
+    # Read off an identity document by the client (compared with the profile by kyc.risk).
+    printed_name: str = ""
+    printed_date_of_birth: dt.date | None = None
+    document_number: str = ""
 
 
 def _label(actor: ActorLike) -> str:
@@ -65,6 +70,11 @@ def document_upload(*, client: Any, upload: Upload, actor: ActorLike) -> KycDocu
     """Check ``upload`` completely, store the file, record it, and submit the case for review
     once everything it needs is in. Anything wrong: ``ValidationError`` and nothing stored."""
     case = case_open(client=client, actor=actor)
+    if not provider_for(case.configuration).uses_uploads:
+        raise ValidationError(
+            {"file": [_("Your documents are checked by our verification partner: use the "
+                        "verification step on this page.")]}
+        )  # fmt: skip
     kind = _upload_fields_check(case, upload)
     try:
         checked = upload_check(upload.data, max_bytes=case.configuration.max_upload_bytes)
@@ -111,9 +121,34 @@ def _upload_fields_check(case: KycCase, upload: Upload) -> Any:
             errors["expires_on"] = [_("Enter the expiry date printed on the document.")]
         elif upload.expires_on <= today:
             errors["expires_on"] = [_("This document has expired; upload a valid one.")]
+    errors.update(_printed_fields_check(kind, upload, today))
     if errors:
         raise ValidationError(errors)
     return kind
+
+
+PRINTED_NAME_MAX = 200
+DOCUMENT_NUMBER_MAX = 40
+
+
+def _printed_fields_check(kind: Any, upload: Upload, today: dt.date) -> dict[str, list[str]]:
+    """The identity data the client typed: optional (a case without it goes to a reviewer),
+    but never nonsense."""
+    errors: dict[str, list[str]] = {}
+    if len(upload.printed_name) > PRINTED_NAME_MAX or not upload.printed_name.isprintable():
+        errors["printed_name"] = [_("Enter the name as printed, at most 200 characters.")]
+    number = upload.document_number
+    plain = number.replace(" ", "").replace("-", "")
+    if number and (len(number) > DOCUMENT_NUMBER_MAX or not plain.isalnum()):
+        errors["document_number"] = [
+            _("Enter the document number as printed: letters and digits, at most 40.")
+        ]
+    born = upload.printed_date_of_birth
+    if born is not None and (born >= today or born.year < today.year - 120):
+        errors["printed_date_of_birth"] = [_("Check the date of birth printed on the document.")]
+    if (upload.printed_name or number or born) and not kind.expires:
+        errors["printed_name"] = [_("Only identity documents carry these details.")]
+    return errors
 
 
 def max_age_text(days: int) -> str:
@@ -143,6 +178,9 @@ def _document_record(
         original_name=_safe_name(upload.original_name),
         issued_on=upload.issued_on,
         expires_on=upload.expires_on,
+        printed_name=upload.printed_name.strip(),
+        printed_date_of_birth=upload.printed_date_of_birth,
+        document_number=upload.document_number.strip(),
     )
     audit_record(
         actor=actor,

@@ -20,6 +20,7 @@ from brokerdesk.modules.kyc.models import (
     DocumentType,
     EmploymentStatus,
     KycProfile,
+    ProviderKind,
     SourceOfFunds,
 )
 
@@ -89,6 +90,14 @@ class UploadForm(forms.Form):
     )
     issued_on = forms.DateField(label=_("Date of issue"), required=False, widget=DATE_WIDGET)
     expires_on = forms.DateField(label=_("Expiry date"), required=False, widget=DATE_WIDGET)
+    # Identity documents: what is printed on them (checked against the profile).
+    printed_name = forms.CharField(
+        label=_("Full name as printed on the document"), max_length=200, required=False
+    )
+    printed_date_of_birth = forms.DateField(
+        label=_("Date of birth as printed"), required=False, widget=DATE_WIDGET
+    )
+    document_number = forms.CharField(label=_("Document number"), max_length=40, required=False)
 
 
 class DecisionForm(forms.Form):
@@ -120,3 +129,35 @@ class DocumentReviewForm(forms.Form):
     )  # fmt: skip
     reason_code = forms.CharField(label=_("Reason code"), max_length=40, required=False)
     feedback = forms.CharField(label=_("What the client reads"), max_length=500, required=False)
+
+
+class ExpiryCorrectionForm(forms.Form):
+    """Staff correct the expiry date read from a document."""
+
+    expires_on = forms.DateField(label=_("Expiry date"), widget=DATE_WIDGET)
+    reason = forms.CharField(label=_("Why (for the record)"), max_length=300, required=False)
+
+
+class ProviderForm(forms.Form):
+    """A provider account; secrets are write-only (blank keeps the stored value)."""
+
+    name = forms.CharField(label=_("Name"), max_length=120)
+    kind = forms.ChoiceField(label=_("Provider"), choices=ProviderKind.choices)
+    base_url = forms.CharField(label=_("API address"), max_length=260)
+    level_name = forms.CharField(label=_("Verification level"), max_length=100)
+    sdk_url = forms.CharField(label=_("Web SDK script address"), max_length=300, required=False)
+    is_active = forms.BooleanField(label=_("In use"), required=False, initial=True)
+    app_token = forms.CharField(
+        label=_("App token"), required=False, max_length=500,
+        widget=forms.PasswordInput(render_value=False),
+    )  # fmt: skip
+    secret_key = forms.CharField(
+        label=_("Secret key"), required=False, max_length=500,
+        widget=forms.PasswordInput(render_value=False),
+    )  # fmt: skip
+    webhook_secret = forms.CharField(
+        label=_("Webhook secret"), required=False, max_length=500,
+        widget=forms.PasswordInput(render_value=False),
+    )  # fmt: skip
+
+    SECRET_FIELDS = ("app_token", "secret_key", "webhook_secret")

@@ -84,6 +84,14 @@ class KycConfiguration(models.Model):
     review_time_text = models.CharField(max_length=300, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
     updated_by = models.CharField(max_length=320, blank=True)
+    # Who verifies identities: NULL is the in-house review (uploads, Back Office queue).
+    provider = models.ForeignKey(
+        "kyc.KycProvider",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="configurations",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -362,6 +370,11 @@ class KycDocument(models.Model):
     original_name = models.CharField(max_length=120, blank=True)
     issued_on = models.DateField(null=True, blank=True)
     expires_on = models.DateField(null=True, blank=True)
+    # What the client reads off an identity document at upload, compared with the profile by
+    # the risk rules (kyc/risk.py): the name and date of birth as printed, and its number.
+    printed_name = models.CharField(max_length=200, blank=True)
+    printed_date_of_birth = models.DateField(null=True, blank=True)
+    document_number = models.CharField(max_length=40, blank=True)
     uploaded_at = models.DateTimeField(default=timezone.now)
     reviewed_at = models.DateTimeField(null=True, blank=True)
     reviewed_by = models.CharField(max_length=320, blank=True)
@@ -377,5 +390,10 @@ class KycDocument(models.Model):
         return f"{self.kind_id} document {self.public_id}"
 
 
-# Sanctions lists and screening results (kyc/screening_models.py).
+# Risk rules, assessments and first approvals (kyc/risk_models.py); expiry warnings and
+# identity-verification providers (kyc/expiry_models.py, kyc/provider_models.py); sanctions
+# lists and screening results (kyc/screening_models.py).
+from brokerdesk.modules.kyc.expiry_models import *  # noqa: E402,F401,F403
+from brokerdesk.modules.kyc.provider_models import *  # noqa: E402,F401,F403
+from brokerdesk.modules.kyc.risk_models import *  # noqa: E402,F401,F403
 from brokerdesk.modules.kyc.screening_models import *  # noqa: E402,F401,F403

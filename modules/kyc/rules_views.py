@@ -18,7 +18,14 @@ from django.views.decorators.http import require_POST
 
 from brokerdesk.modules.identity.rbac.permissions import permission_required
 from brokerdesk.modules.kyc import configuration as config
-from brokerdesk.modules.kyc.models import ClientAction, DocumentType, KycConfiguration
+from brokerdesk.modules.kyc import risk
+from brokerdesk.modules.kyc.models import (
+    ClientAction,
+    DocumentType,
+    KycConfiguration,
+    KycProvider,
+)
+from brokerdesk.modules.kyc.providers.services import configuration_verification_set
 from brokerdesk.tenants.config.models import LegalEntity
 
 
@@ -80,12 +87,17 @@ def _edit_page(
     errors: dict | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    policy = risk.risk_rules_ensure(configuration)
     context = {
         "configuration": configuration,
+        "policy": policy,
+        "risk_rules": configuration.risk_rules.all(),
+        "countries_text": " ".join(policy.high_risk_countries),
         "states": configuration.states.all(),
         "kinds": configuration.document_kinds.all(),
         "actions": ClientAction.choices,
         "types": DocumentType.choices,
+        "providers": KycProvider.objects.filter(is_active=True),
         "errors": errors or {},
     }
     return render(request, "backoffice/kyc/rules_edit.html", context, status=status)
@@ -117,9 +129,41 @@ def rules_edit(request: HttpRequest, public_id: str) -> HttpResponse:
                          "expires": request.POST.get("expires") == "on"},
                 actor=request.user,
             )  # fmt: skip
+        elif kind == "risk" and key == "policy":
+            risk.risk_policy_update(
+                configuration=configuration,
+                changes={"auto_approve_enabled": request.POST.get("auto_approve_enabled") == "on",
+                         "auto_approve_below": request.POST.get("auto_approve_below", ""),
+                         "second_review_from": request.POST.get("second_review_from", ""),
+                         "high_risk_countries": request.POST.get("high_risk_countries", "")},
+                actor=request.user,
+            )  # fmt: skip
+        elif kind == "rule" and configuration.risk_rules.filter(signal=key).exists():
+            risk.risk_rule_update(
+                rule=configuration.risk_rules.get(signal=key),
+                changes={"enabled": request.POST.get("enabled") == "on",
+                         "weight": request.POST.get("weight", ""),
+                         "threshold": request.POST.get("threshold", ""),
+                         "flags": request.POST.get("flags") == "on"},
+                actor=request.user,
+            )  # fmt: skip
+        elif kind == "verification":
+            provider = None
+            if request.POST.get("provider"):
+                provider = KycProvider.objects.filter(
+                    public_id__in=_uuids(request.POST.get("provider"))
+                ).first()
+                if provider is None:
+                    raise ValidationError({"provider": [_("Choose a provider from the list.")]})
+            configuration_verification_set(
+                actor=request.user, configuration=configuration, provider=provider,
+                expiry_warning_days=request.POST.get("expiry_warning_days", ""),
+            )  # fmt: skip
         else:
             row = ""  # shown at the top of the page
-            raise ValidationError({"row": [_("Choose a state or a document kind to change.")]})
+            raise ValidationError(
+                {"row": [_("Choose a state or a document kind (or a risk rule) to change.")]}
+            )
     except ValidationError as exc:
         return _edit_page(request, configuration, errors={row: exc.message_dict}, status=400)
     messages.success(request, _("Saved. New rules apply to this entity's clients at once."))

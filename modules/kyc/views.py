@@ -25,13 +25,27 @@ from brokerdesk.modules.kyc.cases import (
     case_progress,
     case_transition,
 )
-from brokerdesk.modules.kyc.forms import DecisionForm, DocumentReviewForm
+from brokerdesk.modules.kyc.decisions import case_approve, pending_approval
+from brokerdesk.modules.kyc.expiry import (
+    LIVE_STATUSES,
+    document_expiry_correct,
+    expiring_documents,
+)
+from brokerdesk.modules.kyc.forms import DecisionForm, DocumentReviewForm, ExpiryCorrectionForm
 from brokerdesk.modules.kyc.models import (
+    CaseEvent,
     DocumentStatus,
+    KycApproval,
     KycCase,
     KycDocument,
     KycProfile,
     KycState,
+)
+from brokerdesk.modules.kyc.risk import (
+    assessment_current,
+    assessment_latest,
+    assessments_for,
+    reasons_display,
 )
 from brokerdesk.modules.kyc.sanctions import sanctions_list_current
 from brokerdesk.modules.kyc.screening import screening_latest
@@ -51,11 +65,33 @@ def queue(request: HttpRequest) -> HttpResponse:
     mine = request.GET.get("mine") == "1"
     cases = case_queue(actor=request.user, state_key=state_key, mine=mine)
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    _risk_attach(request, list(page.object_list))
+    # Documents about to expire (or expired, not yet handled) among the cases this reviewer
+    # may see: a badge on the queue, the list with ?expiring=1.
+    expiring = expiring_documents(case_queue(actor=request.user, waiting_only=False))
     return render(
         request,
         "backoffice/kyc/queue.html",
-        {"page": page, "states": keys, "state_key": state_key, "mine": mine},
-    )
+        {"page": page, "states": keys, "state_key": state_key, "mine": mine,
+         "sees_aml": permission_check(request.user, "kyc.view_aml_notes"),
+         "expiring": expiring, "show_expiring": request.GET.get("expiring") == "1",
+         "warning_days": sorted({e.document.case.configuration.expiry_warning_days
+                                 for e in expiring})},
+    )  # fmt: skip
+
+
+def _risk_attach(request: HttpRequest, cases: list[KycCase]) -> None:
+    """Each case's risk (score and reasons: Compliance only) and pending first approval."""
+    sees_aml = permission_check(request.user, "kyc.view_aml_notes")
+    assessments = assessments_for(cases) if sees_aml else {}
+    versions = {case.pk: case.state_changed_at for case in cases}
+    pending = {a.case_id: a for a in KycApproval.objects.filter(case__in=cases)
+               if versions.get(a.case_id) == a.case_version}  # fmt: skip
+    for case in cases:
+        assessment = assessments.get(case.pk)
+        case.risk = assessment  # type: ignore[attr-defined]
+        case.risk_reasons = reasons_display(assessment)  # type: ignore[attr-defined]
+        case.first_approval = pending.get(case.pk)  # type: ignore[attr-defined]
 
 
 def _case_or_404(request: HttpRequest, public_id: str, code: str = "kyc.view") -> KycCase:
@@ -90,8 +126,21 @@ def _case_page(
         "screening": screening_latest(case.client) if sees_aml else None,
         "sees_aml": sees_aml,
         "list_loaded": sees_aml and sanctions_list_current() is not None,
+        "risk": _case_risk(case) if sees_aml else None,
+        "first_approval": pending_approval(case),
+        "live_statuses": [str(s) for s in LIVE_STATUSES],
     }
     return render(request, "backoffice/kyc/case.html", context, status=status)
+
+
+def _case_risk(case: KycCase) -> dict | None:
+    """The current submission's assessment (else the newest, marked as older)."""
+    assessment = assessment_current(case)
+    current = assessment is not None
+    assessment = assessment or assessment_latest(case)
+    if assessment is None:
+        return None
+    return {"assessment": assessment, "current": current, "reasons": reasons_display(assessment)}
 
 
 @permission_required("kyc.view")
@@ -109,7 +158,15 @@ def case_decide(request: HttpRequest, public_id: str) -> HttpResponse:
     if not form.is_valid():
         return _case_page(request, case, decision=form, status=400)
     try:
-        case_transition(case=case, actor=request.user, **form.cleaned_data)
+        if form.cleaned_data["event"] == CaseEvent.APPROVE:
+            data = {k: v for k, v in form.cleaned_data.items() if k != "event"}
+            approval = case_approve(case=case, actor=request.user, **data)
+            if approval.pending:
+                messages.success(request, _("Your approval is recorded. This is a high-risk "
+                                            "case: a second reviewer must approve it too."))  # fmt: skip
+                return redirect("backoffice:kyc-case", public_id=case.public_id)
+        else:
+            case_transition(case=case, actor=request.user, **form.cleaned_data)
     except ValidationError as exc:
         form.add_error(None, exc.messages)
         return _case_page(request, case, decision=form, status=400)
@@ -158,6 +215,28 @@ def document_review(request: HttpRequest, public_id: str) -> HttpResponse:
         request,
         _("The document is marked “%(s)s”.")
         % {"s": DocumentStatus(form.cleaned_data["status"]).label},
+    )
+    return redirect("backoffice:kyc-case", public_id=document.case.public_id)
+
+
+@permission_required("kyc.review")
+@require_POST
+def document_expiry(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Correct the expiry date read from a document (audited with the old date)."""
+    document = _document_or_404(request, public_id, "kyc.review")
+    form = ExpiryCorrectionForm(request.POST)
+    if form.is_valid():
+        try:
+            document_expiry_correct(document=document, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+    if form.errors:
+        errors = [str(e) for errors in form.errors.values() for e in errors]
+        return _case_page(request, document.case, review_errors={document.pk: errors},
+                          status=400)  # fmt: skip
+    messages.success(
+        request,
+        _("The expiry date is now %(d)s.") % {"d": form.cleaned_data["expires_on"].isoformat()},
     )
     return redirect("backoffice:kyc-case", public_id=document.case.public_id)
 

@@ -8,6 +8,13 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", FaceLoginView.as_view(face=views.PARTNER_PORTAL), name="login"),
     path("logout/", FaceLogoutView.as_view(face=views.PARTNER_PORTAL), name="logout"),
-    # Placeholders until their modules replace them (each says what is coming).
-    *[path(f"{slug}/", views.section, {"section": slug}, name=slug) for slug in views.SECTIONS],
+    path("links/", views.links, name="links"),
+    path("clients/", views.clients, name="clients"),
+    path("commissions/", views.commissions, name="commissions"),
+    path("commissions/<uuid:public_id>/", views.line, name="line"),
+    path("statements/", views.statements, name="statements"),
+    path("statements/<uuid:public_id>/", views.statement, name="statement"),
+    path("payouts/", views.payouts, name="payouts"),
+    path("tree/", views.tree, name="tree"),
+    path("disputes/", views.disputes, name="disputes"),
 ]

@@ -5,3 +5,21 @@ class PartnersConfig(AppConfig):
     name = "brokerdesk.modules.partners"
     label = "partners"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_save
+
+        from brokerdesk.modules.crm.models import ClientRecord
+        from brokerdesk.modules.crm.routing import ib_manager_resolver_set
+        from brokerdesk.modules.partners.referrals import ib_manager_of_code
+
+        ib_manager_resolver_set(ib_manager_of_code)
+        post_save.connect(_record_saved, sender=ClientRecord, dispatch_uid="partners.referral")
+
+
+def _record_saved(sender, instance, created, **kwargs) -> None:  # noqa: ANN001
+    """A client's CRM record with a referral code: attribute them to the IB behind it."""
+    if getattr(instance, "referral_code", "") and instance.user_id:
+        from brokerdesk.modules.partners.referrals import registration_attribute
+
+        registration_attribute(instance)

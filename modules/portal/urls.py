@@ -3,7 +3,9 @@ from django.urls import include, path
 from brokerdesk.modules.identity.views import FaceLoginView, FaceLogoutView
 from brokerdesk.modules.kyc import urls as kyc_urls
 from brokerdesk.modules.ledger import portal_urls as ledger_urls
+from brokerdesk.modules.payments import portal_urls as payments_urls
 from brokerdesk.modules.portal import views
+from brokerdesk.modules.trading import portal_urls as trading_urls
 
 app_name = "portal"
 urlpatterns = [
@@ -27,6 +29,10 @@ urlpatterns = [
     path("documents/", include(kyc_urls.portal_patterns)),
     # The client's wallets and their history (the ledger module, issue 7).
     *ledger_urls.urlpatterns,
+    # Trading accounts: the list, opening one, leverage and passwords (issue 8).
+    *trading_urls.urlpatterns,
+    # Deposits: methods, the PSP's page, live status, history (the payments module, issue 9).
+    *payments_urls.urlpatterns,
     # Placeholders until their modules replace them (each says what is coming).
     *[path(f"{slug}/", views.section, {"section": slug}, name=slug) for slug in views.SECTIONS],
 ]

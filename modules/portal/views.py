@@ -27,7 +27,7 @@ from brokerdesk.modules.identity.models import User, UserKind
 from brokerdesk.modules.identity.ratelimits import RateLimited
 from brokerdesk.modules.identity.security_models import EmailTokenPurpose
 from brokerdesk.modules.identity.views import face_admits, face_required, language_cookie_set
-from brokerdesk.modules.kyc.cases import client_state
+from brokerdesk.modules.policy.engine import decide_all
 
 
 def _is_client(user: User) -> bool:
@@ -44,34 +44,6 @@ PORTAL = Face(
 
 # Sections that later modules build; until then each says plainly what will be there.
 SECTIONS: dict[str, tuple[Promise, Promise]] = {
-    "accounts": (
-        _("Trading accounts"),
-        _(
-            "Trading accounts arrive with the trading module: opening a live or demo account, "
-            "its balance, equity and free margin, and the way into the trading terminal."
-        ),
-    ),
-    "deposit": (
-        _("Deposit"),
-        _(
-            "Deposits arrive with the payments module: the payment methods your broker offers "
-            "with their fees, limits and processing times, and a live status while you pay."
-        ),
-    ),
-    "withdraw": (
-        _("Withdraw"),
-        _(
-            "Withdrawals arrive with the payments module: every request will show each stage "
-            "(submitted, under review, approved, sent) and the reason if it is returned."
-        ),
-    ),
-    "transfers": (
-        _("Transfers"),
-        _(
-            "Internal transfers between your wallet and your trading accounts arrive with the "
-            "payments module."
-        ),
-    ),
     "support": (
         _("Support"),
         _(
@@ -85,8 +57,12 @@ SECTIONS: dict[str, tuple[Promise, Promise]] = {
 def home(request: HttpRequest) -> HttpResponse:
     """A client's dashboard; everyone else sees the broker's front door."""
     if face_admits(PORTAL, request):
-        state = client_state(request.user)
-        return render(request, "portal/dashboard.html", {"kyc_state": state})
+        known: dict = {}
+        decisions = list(decide_all(request.user, known=known).values())
+        state = known.get("kyc_state") if request.user.kind == "client" else None
+        return render(
+            request, "portal/dashboard.html", {"kyc_state": state, "decisions": decisions}
+        )
     return render(request, "portal/welcome.html", {"face": PORTAL})
 
 

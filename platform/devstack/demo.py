@@ -137,15 +137,21 @@ def _run(stack: DevStack, args: argparse.Namespace) -> int:
     # Always the dev settings: an inherited DJANGO_SETTINGS_MODULE (pytest sets one) is not meant.
     os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
     _django_setup()
+    # The sandbox PSP calls back over loopback: *.localhost does not resolve outside browsers.
+    os.environ["PAYMENTS_CALLBACK_BASE_URL"] = f"http://127.0.0.1:{args.port}"
     _start_worker(stack)
+    _start_beat(stack)
     # gunicorn boots while the brokers provision; it answers 503 for them until they are active.
     _start_web(stack, args.port)
     simulators = _start_simulators(stack)
+    psp_port = _start_psp(stack)
     _provision_all(stack)
     _operator_login()
     _demo_data_all(args.port)
     _simulators_await(stack, simulators)
     _servers_register(simulators)
+    _trading_demo_all()
+    _psp_register(stack, psp_port)
     stack.await_ready("web", lambda: _get(args.port, _domain(), "/healthz")[0] == 200)
     say(f"web: serving on http://127.0.0.1:{args.port}/")
     say(f"ready in {time.perf_counter() - started:.1f} s")
@@ -175,6 +181,17 @@ def _start_worker(stack: DevStack) -> None:
     ]  # fmt: skip
     stack.spawn("worker", argv, tier=APP)
     say(f"worker: started, pid {stack.get('worker').pid}, log {stack.log_dir / 'worker.log'}")
+
+
+def _start_beat(stack: DevStack) -> None:
+    """Celery beat: the periodic jobs, among them the trading sync (deals every minute,
+    balances every five, lost balance operations settled) on the demo simulators."""
+    argv = [
+        str(VENV_BIN / "brokerdesk"), "beat",
+        "--schedule", str(stack.root / "celerybeat-schedule"),
+    ]  # fmt: skip
+    stack.spawn("beat", argv, tier=APP)
+    say(f"beat: started, pid {stack.get('beat').pid}, log {stack.log_dir / 'beat.log'}")
 
 
 def _start_web(stack: DevStack, port: int) -> None:
@@ -320,6 +337,94 @@ def _servers_register(simulators: list[Simulator]) -> None:
                 )
     connection.close()
     say(f"mt5-sim: registered as trading servers of {', '.join(b.slug for b in BROKERS)}")
+
+
+def _trading_demo_all() -> None:
+    """Account types on each broker's simulator groups, two demo accounts for its client."""
+    from django.db import connection
+
+    from brokerdesk.tenants.models import Tenant
+    from brokerdesk.tenants.schemas import tenant_context
+
+    for broker in BROKERS:
+        with tenant_context(Tenant.objects.get(slug=broker.slug)):
+            opened = demo_data.trading_demo_ensure(
+                broker_name=broker.name, client_email=_demo_email("client", broker)
+            )
+        say(f"trading: {broker.slug} account types ready, {opened} demo accounts opened")
+    connection.close()
+
+
+# --- the sandbox PSP -------------------------------------------------------------------------
+
+PSP_SECRET_PREFIX = "demo-sandbox-secret"  # not a secret: a local sandbox with demo money
+
+
+def _start_psp(stack: DevStack) -> int:
+    """One `brokerdesk psp-sim` for every broker (a merchant each), on a free port."""
+    port = free_port()
+    merchants = [
+        arg for b in BROKERS for arg in ("--merchant", f"{b.slug}:{PSP_SECRET_PREFIX}-{b.slug}")
+    ]
+    argv = [str(VENV_BIN / "brokerdesk"), "psp-sim", "--port", str(port), *merchants]
+    stack.spawn("psp-sim", argv, url=f"http://127.0.0.1:{port}", tier=APP)
+    say(f"psp-sim: started on 127.0.0.1:{port}, log {stack.log_dir / 'psp-sim.log'}")
+    return port
+
+
+def _psp_register(stack: DevStack, port: int) -> None:
+    """Each broker's sandbox PSP account and two deposit methods (nothing twice); a restart
+    only updates the PSP's address."""
+    from django.db import connection
+
+    from brokerdesk.modules.payments.models import PaymentMethod
+    from brokerdesk.tenants.config.models import PspCredential
+    from brokerdesk.tenants.config.services.psp import (
+        psp_credential_create,
+        psp_credential_update,
+    )
+    from brokerdesk.tenants.models import Tenant
+    from brokerdesk.tenants.schemas import tenant_context
+
+    url = f"http://127.0.0.1:{port}"
+    stack.await_ready("psp-sim", lambda: _answers_any(port), timeout=30.0)
+    for broker in BROKERS:
+        with tenant_context(Tenant.objects.get(slug=broker.slug)):
+            credential = PspCredential.objects.filter(name="Sandbox PSP").first()
+            if credential is None:
+                credential = psp_credential_create(
+                    data={"name": "Sandbox PSP", "provider": "sandbox",
+                          "settings": {"merchant_id": broker.slug, "api_url": url},
+                          "secrets": {"signing_secret": f"{PSP_SECRET_PREFIX}-{broker.slug}"}},
+                    actor="demo",
+                )  # fmt: skip
+            elif credential.settings.get("api_url") != url:
+                psp_credential_update(
+                    psp_credential=credential,
+                    changes={"settings": {"merchant_id": broker.slug, "api_url": url}},
+                    actor="demo",
+                )
+            if not PaymentMethod.objects.filter(credential=credential).exists():
+                for name, kind, minutes, fee in (("Visa / Mastercard", "card", 0, 0),
+                                                 ("Bank transfer", "bank", 1440, 150)):  # fmt: skip
+                    PaymentMethod.objects.create(
+                        name=name, kind=kind, credential=credential, currency="USD",
+                        min_minor=1_000, max_minor=1_000_000, fee_fixed_minor=fee,
+                        expected_minutes=minutes, withdrawals_enabled=True,
+                    )  # fmt: skip
+    connection.close()
+    say(f"psp-sim: registered as the sandbox PSP of {', '.join(b.slug for b in BROKERS)}")
+
+
+def _answers_any(port: int) -> bool:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        conn.request("GET", "/pay/none")
+        return conn.getresponse().status == 404
+    except OSError:
+        return False
+    finally:
+        conn.close()
 
 
 # --- demo data ------------------------------------------------------------------------------
@@ -484,6 +589,10 @@ def _print_urls(stack: DevStack, port: int) -> None:
         )
         say(f"  {'':<15}   staff (Back Office, TOTP enrolled at first sign-in): {staff}")
         say(f"  {'':<15}   leads: *@{broker.slug}-leads.example (same password)")
+    say(
+        "  deposits        sandbox PSP test cards: 4242 4242 4242 4242 (approved), "
+        "4000 0000 0000 0002 (declined) … (docs/psp-sandbox.md)"
+    )
     say(f"  logs            {stack.log_dir}/")
 
 

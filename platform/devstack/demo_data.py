@@ -397,3 +397,56 @@ def _segment_ensure(creator: Any, report: Report) -> None:
         return
     segment_create(actor=creator, name=SEGMENT_NAME, filters={"view": "leads", "language": "de"})
     report.segments += 1
+
+
+# --- trading (issue 8): an entity, account types on the simulators' groups, demo accounts ----
+
+TRADING_COUNTRIES = ["CY", "DE", "FR", "IT", "ES", "NL", "GB", "AE", "ZA", "MY", "TH", "BR"]
+# (name, kind, environment, group on the simulator, leverage choices)
+TRADING_TYPES = (
+    ("Standard", "standard", "live", "real\\standard-usd", [10, 20, 30]),
+    ("Demo Standard", "demo", "demo", "demo\\standard-usd", [10, 30]),
+    ("Demo ECN", "demo", "demo", "demo\\ecn-usd", [10, 30]),
+)
+
+
+def trading_demo_ensure(*, broker_name: str, client_email: str) -> int:
+    """Account types for the broker's simulators (asked for their groups) and two demo
+    accounts for the demo client, opened through the real queue; returns accounts opened.
+    Run inside the tenant's context once the simulators answer."""
+    from brokerdesk.modules.identity.models import User
+    from brokerdesk.modules.trading.account_types import account_type_create
+    from brokerdesk.modules.trading.models import AccountType, TradingAccount
+    from brokerdesk.modules.trading.services import account_open_request, request_process
+    from brokerdesk.tenants.config.models import LegalEntity, TradingServer
+
+    entity, _ = LegalEntity.objects.get_or_create(
+        name=f"{broker_name} Markets Ltd",
+        defaults={"regulator": "CySEC (demo)", "jurisdiction": "CY",
+                  "allowed_countries": TRADING_COUNTRIES, "max_leverage": 30},
+    )  # fmt: skip
+    servers = {server.environment: server for server in TradingServer.objects.all()}
+    for position, (name, kind, environment, group, leverages) in enumerate(TRADING_TYPES):
+        if (
+            environment not in servers
+            or AccountType.objects.filter(legal_entity=entity, name=name).exists()
+        ):
+            continue
+        account_type_create(
+            legal_entity=entity,
+            data={"name": name, "kind": kind, "server": servers[environment].public_id,
+                  "group": group, "leverage_choices": leverages, "position": position},
+            actor="demo",
+        )  # fmt: skip
+    client = User.objects.filter(email=client_email).first()
+    if client is None or TradingAccount.objects.filter(client=client).exists():
+        return 0
+    if not client.country:
+        client.country = TRADING_COUNTRIES[0]
+        client.save(update_fields=["country"])
+    opened = 0
+    for account_type in AccountType.objects.filter(legal_entity=entity, kind="demo"):
+        request = account_open_request(client=client, account_type=account_type, actor="demo")
+        outcome = request_process(request.pk)
+        opened += outcome is not None and outcome.status == "done"
+    return opened

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from celery.schedules import crontab
+
 from brokerdesk.platform.settings.env import (
     env_bool,
     env_choice,
@@ -176,7 +178,85 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "args": ("crm.dormancy_evaluate",),
     },
+    # KYC document expiry: warnings before, re-restriction on the day (kyc/expiry.py). Hourly,
+    # so each tenant's business day starts within the hour; each warning and expiry is once.
+    "kyc-expiry": {
+        "task": "tenants.for_each_active_tenant",
+        "schedule": 3600.0,
+        "args": ("kyc.expiry_run",),
+    },
+    # Provider callbacks left unprocessed in the inbox (kyc/providers/inbox.py).
+    "kyc-provider-callbacks": {
+        "task": "tenants.for_each_active_tenant",
+        "schedule": 300.0,
+        "args": ("kyc.provider_callbacks_process",),
+    },
+    # Trading requests still queued (a platform that was down): retried, never lost.
+    "trading-requests-sweep": {
+        "task": "tenants.for_each_active_tenant",
+        "schedule": 30.0,
+        "args": ("trading.requests_sweep",),
+    },
+    # Trading sync (modules/trading/deals.py, sync.py, balance.py): deals by watermark,
+    # balances and positions, balance operations whose outcome is not known yet.
+    "trading-deals-import": {
+        "task": "tenants.for_each_active_tenant",
+        "schedule": float(env_int("TRADING_DEALS_IMPORT_INTERVAL_S", 60, minimum=5)),
+        "args": ("trading.deals_import_all",),
+    },
+    "trading-accounts-refresh": {
+        "task": "tenants.for_each_active_tenant",
+        "schedule": float(env_int("TRADING_ACCOUNTS_REFRESH_INTERVAL_S", 300, minimum=10)),
+        "args": ("trading.accounts_refresh",),
+    },
+    "trading-operations-settle": {
+        "task": "tenants.for_each_active_tenant",
+        "schedule": 60.0,
+        "args": ("trading.operations_settle",),
+    },
+    # KYC cases submitted while the broker was unreachable: scored and decided (kyc/decisions).
+    "kyc-unscored": {
+        "task": "tenants.for_each_active_tenant",
+        "schedule": 60.0,
+        "args": ("kyc.cases_unscored_assess",),
+    },
+    # Deposits left pending: ask the PSP (payments/deposits.py), every minute in every tenant.
+    "payments-poll": {
+        "task": "tenants.for_each_active_tenant",
+        "schedule": float(env_int("PAYMENTS_POLL_INTERVAL_S", 60, minimum=5)),
+        "args": ("payments.deposits_poll",),
+    },
+    # Yesterday's PSP settlement files against deposits and the ledger, once a day.
+    "payments-reconciliation": {
+        "task": "tenants.for_each_active_tenant",
+        "schedule": crontab(hour=2, minute=30),
+        "args": ("payments.reconciliation_run",),
+    },
 }
+# Deposits pending longer than this are asked about; without a callback, Finance sees
+# "callback missing". PAYMENTS_CALLBACK_BASE_URL: where PSPs reach this server when the
+# tenant's own address is not reachable from them (the sandbox on loopback).
+PAYMENTS_POLL_AFTER_S = env_int("PAYMENTS_POLL_AFTER_S", 120, minimum=0)
+PAYMENTS_CALLBACK_MISSING_AFTER_S = env_int("PAYMENTS_CALLBACK_MISSING_AFTER_S", 300, minimum=0)
+PAYMENTS_CALLBACK_BASE_URL = env_str("PAYMENTS_CALLBACK_BASE_URL", "")
+
+# Trading servers are reached over HTTPS; the simulators of the tests and the demo speak plain
+# HTTP on loopback (dev and test settings say so).
+TRADING_SERVER_SCHEME = env_choice("TRADING_SERVER_SCHEME", ("http", "https"), "https")
+# The web terminal a trader opens from the accounts page ({login} and {server} filled in).
+TRADING_WEB_TERMINAL_URL = env_str(
+    "TRADING_WEB_TERMINAL_URL", "https://trade.mql5.com/trade?servers={server}&login={login}"
+)
+# How long a web request waits on a trading server before saying "try again later".
+TRADING_SERVER_TIMEOUT_S = env_int("TRADING_SERVER_TIMEOUT_S", 10, minimum=1)
+# Deal import (ADR 0028): how far back a re-read starts before the watermark, the span of
+# one bulk read, and how much history a server's first import takes.
+TRADING_DEALS_OVERLAP_S = env_int("TRADING_DEALS_OVERLAP_S", 300, minimum=0)
+TRADING_DEALS_WINDOW_S = env_int("TRADING_DEALS_WINDOW_S", 3600, minimum=60)
+TRADING_DEALS_HISTORY_DAYS = env_int("TRADING_DEALS_HISTORY_DAYS", 30, minimum=1)
+# A balance operation whose answer was lost is looked up for this long before one resend.
+TRADING_SETTLE_WINDOW_S = env_int("TRADING_SETTLE_WINDOW_S", 60, minimum=1)
+TRADING_SETTLE_RETRY_S = env_int("TRADING_SETTLE_RETRY_S", 5, minimum=1)
 
 # --- Storage (S3 over HTTP; moto's server locally) -------------------------------------------
 S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL", "")

@@ -7,3 +7,5 @@ from brokerdesk.tenants.config.crypto import DEV_KEY, keys_check
 DEBUG = env_bool("DEBUG", True)
 # Without BROKERDESK_SECRET_KEYS, secrets use a fixed public development key (ADR 0013).
 SECRET_ENCRYPTION_KEYS = keys_check(SECRET_ENCRYPTION_KEYS or [DEV_KEY])  # noqa: F405
+# The MT5 simulators (`brokerdesk mt5-sim`) speak plain HTTP on loopback.
+TRADING_SERVER_SCHEME = "http"

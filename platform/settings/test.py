@@ -53,3 +53,5 @@ IDENTITY_RATE_LIMITS = {
     action: {"source": "100000/h", "email": "100000/h"}
     for action in ("register", "password_reset", "verification_resend")
 }
+# The MT5 simulators (`brokerdesk mt5-sim`) speak plain HTTP on loopback.
+TRADING_SERVER_SCHEME = "http"

@@ -11,10 +11,12 @@ import contextlib
 import http.client
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,13 +107,16 @@ def _processes_mentioning(text: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    path = tmp_path_factory.mktemp("demo")
+def demo_dir() -> Iterator[Path]:
+    # Not under pytest's basetemp: another pytest session on the machine prunes old basetemp
+    # folders (keeping three) and once did so under a running demo's PostgreSQL.
+    path = Path(tempfile.mkdtemp(prefix="brokerdesk-demo-"))
     # pgserver runs PostgreSQL as the `pgserver` user when we are root: it must traverse here.
     for folder in (path, *path.parents):
         folder.chmod(folder.stat().st_mode | 0o011)
     yield path
     _kill_leftovers(path)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _kill_leftovers(data_dir: Path) -> None:
@@ -170,6 +175,7 @@ def _assert_simulators_and_sales(out: str, run: subprocess.CompletedProcess[str]
     """Each simulator answered the MT5 handshake; each broker's first Sales user signed in
     (password and second factor) and saw routed leads in the lead list, only their own."""
     assert "mt5-sim: registered as trading servers of acme, zenith" in out, _explain(run)
+    assert "psp-sim: registered as the sandbox PSP of acme, zenith" in out, _explain(run)
     for name in SIMULATORS:
         assert re.search(rf"^smoke: mt5-sim {name} on 127\.0\.0\.1:\d+ -> handshake ok$", out, re.M)
     for slug in BROKERS:
@@ -210,7 +216,9 @@ def test_sigint_stops_every_process_it_started(
         assert _status(port, "acme.localhost", "/backoffice/login/") == 200
         _assert_provisioned_once(demo_dir)
         pids = {path.stem: int(path.read_text()) for path in (demo_dir / "run").glob("*.pid")}
-        assert set(pids) == {"postgres", "redis", "s3", "worker", "web", *SIMULATORS}, pids
+        # beat runs the periodic work (trading sync, KYC expiry, PSP polling, reconciliation).
+        expected = {"postgres", "redis", "s3", "worker", "beat", "web", "psp-sim", *SIMULATORS}
+        assert set(pids) == expected, pids
         assert all(_alive(pid) for pid in pids.values()), pids
         assert all(_listening(demo_dir, name) for name in SIMULATORS), log.read_text()
         demo.send_signal(signal.SIGINT)

@@ -119,8 +119,8 @@ def test_the_client_detail_says_which_modules_are_not_enabled(api, make_client):
 
     # KYC has arrived: its panel is data (no case yet), no longer "not enabled".
     assert body["kyc"] == {"case": None, "screening": None}
+    # Trading accounts have arrived too (/api/v1/trading/accounts/?client=…).
     assert body["modules"] == {
-        "accounts": "not_enabled",
         "money": "not_enabled",
         "tickets": "not_enabled",
         "ib": "not_enabled",

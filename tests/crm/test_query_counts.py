@@ -30,9 +30,13 @@ from support.rbac_actors import sign_in
 # The KYC panel and the timeline's KYC sources added 6 (4 + 2) when KYC met the CRM: the
 # panel reads each KYC table once whatever the number of documents or hits (the test gives
 # the client a case with a growing number of documents and a screening with hits).
+# The policy panel (what the client may do now) added 3: the KYC case with its state and
+# configuration, the profile's country and the legal entities, once for all six actions.
+# The trading accounts panel added 2: the client's accounts (type and server joined) and the
+# open requests, whatever the number of accounts.
 LIST_QUERIES = 2 + 2 * (3 + 5)
 API_LIST_QUERIES = 2 + 2 * (3 + 2)
-DETAIL_QUERIES = 2 + 2 * (3 + 1 + 5 + 4 + 7 + 2)
+DETAIL_QUERIES = 2 + 2 * (3 + 1 + 5 + 4 + 7 + 2 + 3 + 2)
 
 
 def _document(case, *, reviewed: bool) -> KycDocument:

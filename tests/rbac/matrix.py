@@ -46,6 +46,14 @@ SIGNED_IN_API = (       403, 200,  200,  200,  200,  200,    200,    200)
 CLIENTS_PAGE = (        302, 403,  200,  200,  200,  200,    200,    200)
 CLIENT_OBJECT_PAGE = (  302, 403,  200,  404,  200,  200,    200,    200)
 CLIENT_OBJECT_API = (   403, 403,  200,  404,  200,  200,    200,    200)
+# IBs (issue 10).
+IB_PAGE = (             302, 403,  200,  403,  403,  403,    403,    200)
+IB_MANAGE_REDIRECT = (  302, 403,  302,  403,  403,  403,    403,    302)
+IB_STATEMENTS_PAGE = (  302, 403,  200,  403,  403,  200,    403,    200)
+IB_API = (              403, 403,  200,  403,  403,  403,    403,    200)
+IB_API_BAD = (          403, 403,  400,  403,  403,  403,    403,    400)
+IB_STATEMENTS_API = (   403, 403,  200,  403,  403,  200,    403,    200)
+NOBODY_API = (          403, 403,  403,  403,  403,  403,    403,    403)
 # fmt: on
 
 ROWS: list[tuple[str, str, tuple[int, ...]]] = [
@@ -62,8 +70,6 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     # A client's devices (clients.view; Sales only for their own clients: this one is not).
     ("GET", "identity:client-devices", (302, 302, 200, 404, 200, 200, 200, 200)),
     # Placeholder sections (every staff member until their modules gate them).
-    ("GET", "backoffice:payments", STAFF_PAGE),
-    ("GET", "backoffice:ibs", STAFF_PAGE),
     ("GET", "backoffice:reports", STAFF_PAGE),
     # --- Back Office: settings (config.manage) ------------------------------------------------
     ("GET", "backoffice:settings:index", SUPER_ONLY_PAGE),
@@ -158,6 +164,8 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     # Minting a signed link redirects (302) to it; each is an audit row.
     ("POST", "backoffice:kyc-document-view", (302, 403, 302, 403, 302, 403, 302, 403)),
     ("POST", "backoffice:kyc-document-review", (302, 403, 400, 403, 400, 403, 403, 403)),
+    # Correcting a document's expiry date (kyc.review); an empty form is a 400.
+    ("POST", "backoffice:kyc-document-expiry", (302, 403, 400, 403, 400, 403, 403, 403)),
     # The file route without S3: an invalid or foreign token is a 404 for whoever may look.
     ("GET", "backoffice:kyc-document-file", (302, 403, 404, 403, 404, 403, 404, 403)),
     ("GET", "kyc-api:cases", (403, 403, 200, 403, 200, 403, 200, 403)),
@@ -168,16 +176,32 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     ("POST", "kyc-api:case-screening", (403, 403, 201, 403, 201, 403, 403, 403)),
     ("POST", "kyc-api:document-link", (403, 403, 201, 403, 201, 403, 201, 403)),
     ("POST", "kyc-api:document-review", (403, 403, 400, 403, 400, 403, 403, 403)),
+    # A provider's callbacks: public, authenticated by the signature over the body only, so
+    # every actor's unsigned empty POST is a 401 (signed-in or not makes no difference).
+    ("POST", "kyc-api:provider-callback", (401, 401, 401, 401, 401, 401, 401, 401)),
+    # Document expiry over the API: the expiring list (kyc.view), corrections (kyc.review).
+    ("GET", "kyc-api:documents-expiring", (403, 403, 200, 403, 200, 403, 200, 403)),
+    ("POST", "kyc-api:document-expiry", (403, 403, 400, 403, 400, 403, 403, 403)),
     # The KYC rules per legal entity are configuration (config.manage); an empty PATCH changes
     # nothing (200), an empty POST names the missing entity (400).
     ("GET", "backoffice:kyc-rules", SUPER_ONLY_PAGE),
     ("POST", "backoffice:kyc-rules-copy", SUPER_ONLY_FORM_POST),
     ("GET", "backoffice:kyc-rules-edit", SUPER_ONLY_PAGE),
     ("POST", "backoffice:kyc-rules-edit", SUPER_ONLY_FORM_POST),
+    # Identity-verification provider accounts (config.manage); secrets write-only.
+    ("GET", "backoffice:kyc-providers", SUPER_ONLY_PAGE),
+    ("POST", "backoffice:kyc-providers", SUPER_ONLY_FORM_POST),
+    ("GET", "backoffice:kyc-provider", SUPER_ONLY_PAGE),
+    ("POST", "backoffice:kyc-provider", SUPER_ONLY_FORM_POST),
     ("GET", "kyc-api:configurations", SUPER_ONLY_API),
     ("POST", "kyc-api:configurations", SUPER_ONLY_API_BAD),
     ("PATCH", "kyc-api:configuration-state", SUPER_ONLY_API),
     ("PATCH", "kyc-api:configuration-kind", SUPER_ONLY_API),
+    # Risk (issue 6 items 5, 6): a case's score and reasons can name screening hits, so they
+    # need kyc.view_aml_notes (Super admin, Compliance); the risk rules are configuration.
+    ("GET", "kyc-api:case-risk", (403, 403, 200, 403, 200, 403, 403, 403)),
+    ("PATCH", "kyc-api:configuration-risk", SUPER_ONLY_API),
+    ("PATCH", "kyc-api:configuration-risk-rule", SUPER_ONLY_API),
     # --- CRM (issue 5): lists, the client 360, notes, reassignment, duplicates, segments ------
     # clients.view: every default staff role; Sales only for their own clients (the target
     # client has no owner: 404). clients.edit: Super admin and Sales; clients.assign,
@@ -256,6 +280,46 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     ("POST", "ledger-api:adjustment-approve", (403, 403, 400, 403, 403, 400, 403, 403)),
     ("POST", "ledger-api:adjustment-reject", (403, 403, 400, 403, 403, 400, 403, 403)),
     ("POST", "ledger-api:adjustment-reverse", (403, 403, 400, 403, 403, 400, 403, 403)),
+    # --- Trading accounts (issue 8): trading.view / trading.manage (Super admin, Compliance,
+    # Finance; never Sales or Support), account types with config.manage ------------------------
+    ("GET", "backoffice:trading:requests", (302, 403, 200, 403, 200, 200, 403, 403)),
+    # Retrying a request that awaits approval / unblocking an unblocked account: a message.
+    ("POST", "backoffice:trading:request-action", (302, 403, 302, 403, 302, 302, 403, 403)),
+    ("POST", "backoffice:trading:account-action", (302, 403, 302, 403, 302, 302, 403, 403)),
+    ("GET", "backoffice:trading:account-types", SUPER_ONLY_PAGE),
+    ("POST", "backoffice:trading:account-types", SUPER_ONLY_FORM_POST),
+    ("GET", "backoffice:trading:account-type", SUPER_ONLY_PAGE),
+    ("POST", "backoffice:trading:account-type", SUPER_ONLY_FORM_POST),
+    ("GET", "trading-api:account-types", SUPER_ONLY_API),
+    ("POST", "trading-api:account-types", SUPER_ONLY_API_BAD),
+    ("GET", "trading-api:account-type", SUPER_ONLY_API),
+    # An empty change changes nothing (and does not ask the platform).
+    ("PATCH", "trading-api:account-type", SUPER_ONLY_API),
+    ("GET", "trading-api:accounts", (403, 403, 200, 403, 200, 200, 403, 403)),
+    ("GET", "trading-api:account", (403, 403, 200, 403, 200, 200, 403, 403)),
+    ("POST", "trading-api:account-block", (403, 403, 400, 403, 400, 400, 403, 403)),
+    ("POST", "trading-api:account-unblock", (403, 403, 409, 403, 409, 409, 403, 403)),
+    ("POST", "trading-api:account-archive", (403, 403, 200, 403, 200, 200, 403, 403)),
+    ("GET", "trading-api:requests", (403, 403, 200, 403, 200, 200, 403, 403)),
+    ("GET", "trading-api:request", (403, 403, 200, 403, 200, 200, 403, 403)),
+    ("POST", "trading-api:request-retry", (403, 403, 409, 403, 409, 409, 403, 403)),
+    ("POST", "trading-api:request-cancel", (403, 403, 400, 403, 400, 400, 403, 403)),
+    ("POST", "trading-api:request-decision", (403, 403, 400, 403, 400, 400, 403, 403)),
+    # The Trader's Room over the API: clients only; the target account and request are
+    # another trader's (404); an empty opening is a 400.
+    ("GET", "trading-api:my-accounts", (403, 200, 403, 403, 403, 403, 403, 403)),
+    ("POST", "trading-api:my-accounts", (403, 400, 403, 403, 403, 403, 403, 403)),
+    ("GET", "trading-api:my-account-types", (403, 200, 403, 403, 403, 403, 403, 403)),
+    ("GET", "trading-api:my-request", (403, 404, 403, 403, 403, 403, 403, 403)),
+    ("POST", "trading-api:my-credentials", (403, 404, 403, 403, 403, 403, 403, 403)),
+    ("POST", "trading-api:my-leverage", (403, 404, 403, 403, 403, 403, 403, 403)),
+    ("POST", "trading-api:my-password", (403, 404, 403, 403, 403, 403, 403, 403)),
+    # The sync (issue 8 item 5): an account's deals and positions, what is out of step, and
+    # the reconciliation of platform balance operations — trading.view, clients in scope.
+    ("GET", "trading-api:deals", (403, 403, 200, 403, 200, 200, 403, 403)),
+    ("GET", "trading-api:positions", (403, 403, 200, 403, 200, 200, 403, 403)),
+    ("GET", "trading-api:sync-exceptions", (403, 403, 200, 403, 200, 200, 403, 403)),
+    ("GET", "trading-api:reconciliation", (403, 403, 200, 403, 200, 200, 403, 403)),
     # --- CRM lead import (issue 5): clients.import, Super admin only (never Sales) -----------
     # An empty upload form or body names the missing file (400); the target is a finished dry
     # run, which Super admin may run for real (302 to the new import).
@@ -269,6 +333,48 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     ("POST", "crm-api:imports", SUPER_ONLY_API_BAD),
     ("GET", "crm-api:import", SUPER_ONLY_API),
     ("GET", "crm-api:import-report", SUPER_ONLY_API),
+    # --- Payments (issue 9) ----------------------------------------------------------------------
+    # The finance queue and deposits: payments.view (Super admin, Finance). Asking the PSP about
+    # the target deposit fails (nobody listens at its PSP address): a message and a redirect.
+    # Payment methods: config.manage (Super admin); an empty form or body names its fields.
+    # A client lists the methods offered to them and their own deposits; the target deposit is
+    # another client's (404); a client's deposit without an Idempotency-Key header is a 400.
+    ("GET", "backoffice:payments", (302, 403, 200, 403, 403, 200, 403, 403)),
+    ("GET", "backoffice:payments:deposit", (302, 403, 200, 403, 403, 200, 403, 403)),
+    ("POST", "backoffice:payments:deposit-poll", (302, 403, 302, 403, 403, 302, 403, 403)),
+    # Reviewing needs payments.review_deposits; an empty note is a 400.
+    ("POST", "backoffice:payments:deposit-review", (302, 403, 400, 403, 403, 400, 403, 403)),
+    # Withdrawals: payments.view reads them, payments.approve_withdrawal decides. The target
+    # is completed: approving it is a 400, and so is rejecting without a reason.
+    ("GET", "backoffice:payments:withdrawals", (302, 403, 200, 403, 403, 200, 403, 403)),
+    ("GET", "backoffice:payments:withdrawal", (302, 403, 200, 403, 403, 200, 403, 403)),
+    ("POST", "backoffice:payments:withdrawal-approve", (302, 403, 400, 403, 403, 400, 403, 403)),
+    ("POST", "backoffice:payments:withdrawal-reject", (302, 403, 400, 403, 403, 400, 403, 403)),
+    ("GET", "payments-api:withdrawals", (403, 200, 200, 403, 403, 200, 403, 403)),
+    ("POST", "payments-api:withdrawals", (403, 400, 403, 403, 403, 403, 403, 403)),
+    ("GET", "payments-api:withdrawal", (403, 404, 200, 403, 403, 200, 403, 403)),
+    ("POST", "payments-api:withdrawal-approve", (403, 403, 400, 403, 403, 400, 403, 403)),
+    ("POST", "payments-api:withdrawal-reject", (403, 403, 400, 403, 403, 400, 403, 403)),
+    # Reconciliation items: payments.view; running a day again: payments.review_deposits (an
+    # empty form has no day: 400).
+    ("GET", "backoffice:payments:reconciliation", (302, 403, 200, 403, 403, 200, 403, 403)),
+    ("POST", "backoffice:payments:reconciliation", (302, 403, 400, 403, 403, 400, 403, 403)),
+    ("GET", "backoffice:payments:methods", SUPER_ONLY_PAGE),
+    ("POST", "backoffice:payments:methods", SUPER_ONLY_FORM_POST),
+    ("GET", "backoffice:payments:method", SUPER_ONLY_PAGE),
+    ("POST", "backoffice:payments:method", SUPER_ONLY_FORM_POST),
+    ("GET", "payments-api:methods", (403, 200, 200, 403, 403, 403, 403, 403)),
+    ("POST", "payments-api:methods", SUPER_ONLY_API_BAD),
+    ("GET", "payments-api:method", SUPER_ONLY_API),
+    ("PATCH", "payments-api:method", SUPER_ONLY_API),
+    ("GET", "payments-api:deposits", (403, 200, 200, 403, 403, 200, 403, 403)),
+    ("POST", "payments-api:deposits", (403, 400, 403, 403, 403, 403, 403, 403)),
+    ("GET", "payments-api:deposit", (403, 404, 200, 403, 403, 200, 403, 403)),
+    # Internal transfers: a client lists and makes their own (no Idempotency-Key header: 400);
+    # staff with payments.view read every client's, page and API; nobody else.
+    ("GET", "backoffice:payments:transfers", (302, 403, 200, 403, 403, 200, 403, 403)),
+    ("GET", "payments-api:transfers", (403, 200, 200, 403, 403, 200, 403, 403)),
+    ("POST", "payments-api:transfers", (403, 400, 403, 403, 403, 403, 403, 403)),
     # --- API: its description and browsable UI (any active staff) -----------------------------
     ("GET", "api-schema", STAFF_API),
     ("GET", "api-docs", STAFF_API),
@@ -301,4 +407,61 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     ("GET", "me-api:detail", SIGNED_IN_API),
     ("PATCH", "me-api:detail", SIGNED_IN_API),
     ("GET", "me-api:devices", SIGNED_IN_API),
+    # --- The policy engine (issue 6): a client's own answers; staff read a client's (clients.view)
+    ("GET", "policy-api:mine", (403, 200, 403, 403, 403, 403, 403, 403)),
+    ("GET", "policy-api:client", CLIENT_OBJECT_API),
+    # --- IBs (issue 10) ---------------------------------------------------------------------
+    # partners.view/manage: Super admin and IB managers; partners.request_move adds Sales;
+    # partners.pay: Super admin and Finance. Parameterised routes point at an IB's pending
+    # move, a draft version, an open October statement, its line and a dispute on it.
+    ("GET", "backoffice:ibs", IB_PAGE),
+    ("POST", "backoffice:partners:application-approve", IB_MANAGE_REDIRECT),
+    ("POST", "backoffice:partners:application-reject", IB_MANAGE_REDIRECT),
+    ("GET", "backoffice:partners:moves", (302, 403, 200, 200, 403, 403, 403, 200)),
+    ("POST", "backoffice:partners:moves", (302, 403, 400, 400, 403, 403, 403, 400)),
+    ("POST", "backoffice:partners:move-approve", IB_MANAGE_REDIRECT),
+    ("POST", "backoffice:partners:move-reject", IB_MANAGE_REDIRECT),
+    ("GET", "backoffice:partners:plans", IB_PAGE),
+    ("POST", "backoffice:partners:plans", (302, 403, 400, 403, 403, 403, 403, 400)),
+    ("POST", "backoffice:partners:version-submit", IB_MANAGE_REDIRECT),
+    ("POST", "backoffice:partners:version-approve", IB_MANAGE_REDIRECT),
+    ("POST", "backoffice:partners:version-reject", IB_MANAGE_REDIRECT),
+    ("GET", "backoffice:partners:statements", IB_STATEMENTS_PAGE),
+    ("GET", "backoffice:partners:statements-export", IB_STATEMENTS_PAGE),
+    ("POST", "backoffice:partners:statement-close", IB_MANAGE_REDIRECT),
+    ("POST", "backoffice:partners:statement-pay", (302, 403, 302, 403, 403, 302, 403, 403)),
+    ("GET", "backoffice:partners:disputes", IB_PAGE),
+    ("GET", "backoffice:partners:dispute", IB_PAGE),
+    ("POST", "backoffice:partners:dispute", (302, 403, 400, 403, 403, 403, 403, 400)),
+    ("GET", "partners-api:ibs", IB_API),
+    ("GET", "partners-api:ib", IB_API),
+    ("GET", "partners-api:client-history", IB_API),
+    ("GET", "partners-api:moves", (403, 403, 200, 200, 403, 403, 403, 200)),
+    ("POST", "partners-api:moves", (403, 403, 400, 400, 403, 403, 403, 400)),
+    # Approving the target move applies it (rolled back); rejecting needs a note.
+    ("POST", "partners-api:move-approve", IB_API),
+    ("POST", "partners-api:move-reject", IB_API_BAD),
+    ("GET", "partners-api:plans", IB_API),
+    ("POST", "partners-api:plan-versions", IB_API_BAD),
+    # The target version is a draft: it can be submitted, not approved or rejected yet.
+    ("POST", "partners-api:version-submit", IB_API),
+    ("POST", "partners-api:version-approve", IB_API_BAD),
+    ("POST", "partners-api:version-reject", IB_API_BAD),
+    ("POST", "partners-api:version-what-if", IB_API_BAD),
+    ("POST", "partners-api:runs", IB_API_BAD),
+    ("GET", "partners-api:statements", IB_STATEMENTS_API),
+    ("GET", "partners-api:statements-export", IB_STATEMENTS_API),
+    # October has ended, so its open statement closes; only a closed one can be paid.
+    ("POST", "partners-api:statement-close", IB_API),
+    ("POST", "partners-api:statement-pay", (403, 403, 400, 403, 403, 400, 403, 403)),
+    ("GET", "partners-api:line", IB_API),
+    ("GET", "partners-api:disputes", IB_API),
+    ("POST", "partners-api:dispute-resolve", IB_API_BAD),
+    # The IB's own endpoints: no actor of the matrix is an IB (tests/partners cover IBs).
+    ("GET", "partner-api:me", NOBODY_API),
+    ("GET", "partner-api:clients", NOBODY_API),
+    ("GET", "partner-api:commissions", NOBODY_API),
+    ("GET", "partner-api:statements", NOBODY_API),
+    ("GET", "partner-api:disputes", NOBODY_API),
+    ("POST", "partner-api:disputes", NOBODY_API),
 ]

@@ -21,7 +21,11 @@ from support.config_canary import config_canary
 from support.crm import crm_targets
 from support.kyc_canary import KYC_ROUTES, kyc_canary
 from support.ledger import ledger_route_targets
+from support.partners_canary import ROUTES as PARTNERS_ROUTES
+from support.partners_canary import partners_targets
+from support.payments import payments_route_targets
 from support.rbac_actors import ACTORS, user_make
+from support.trading_canary import trading_route_targets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from matrix import COLUMNS, ROWS  # noqa: E402
@@ -74,6 +78,7 @@ TARGETS = {
     "crm-api:timeline": "crm_client",
     "crm-api:assign": "crm_client",
     "crm-api:merge": "crm_client",
+    "policy-api:client": "crm_client",
     "crm-api:duplicate-dismiss": "crm_flag",
     "crm-api:segment": "crm_segment",
     "crm-api:segment-clients": "crm_segment",
@@ -96,12 +101,65 @@ TARGETS = {
             "ledger-api:adjustment-reverse",
         )
     },
+    # Trading accounts (issue 8): a trader's account, its type, a request awaiting approval.
+    "backoffice:trading:account-type": "trading-type",
+    "backoffice:trading:account-action": "trading-account-action",
+    "backoffice:trading:request-action": "trading-request-action",
+    "trading-api:account-type": "trading-type",
+    **{
+        f"trading-api:{name}": "trading-account"
+        for name in (
+            "account",
+            "account-block",
+            "account-unblock",
+            "account-archive",
+            "deals",
+            "positions",
+        )
+    },
+    **{
+        f"trading-api:{name}": "trading-request"
+        for name in (
+            "request",
+            "request-retry",
+            "request-cancel",
+            "request-decision",
+            "my-request",
+            "my-credentials",
+        )
+    },
+    "trading-api:my-leverage": "trading-account",
+    "trading-api:my-password": "trading-account",
     # CRM lead import: a finished dry run.
     "backoffice:crm:import": "crm_import",
     "backoffice:crm:import-run": "crm_import",
     "backoffice:crm:import-report": "crm_import",
     "crm-api:import": "crm_import",
     "crm-api:import-report": "crm_import",
+    # Payments (issue 9): a method and a pending deposit of the trader.
+    "backoffice:payments:deposit": "deposit",
+    "backoffice:payments:deposit-poll": "deposit",
+    "backoffice:payments:deposit-review": "deposit",
+    "backoffice:payments:method": "payment_method",
+    "payments-api:method": "payment_method",
+    "payments-api:deposit": "deposit",
+    **{
+        name: "withdrawal"
+        for name in (
+            "backoffice:payments:withdrawal",
+            "backoffice:payments:withdrawal-approve",
+            "backoffice:payments:withdrawal-reject",
+            "payments-api:withdrawal",
+            "payments-api:withdrawal-approve",
+            "payments-api:withdrawal-reject",
+        )
+    },
+    # IBs (issue 10): support/partners_canary.py.
+    **{
+        name: key
+        for name, key in PARTNERS_ROUTES.items()
+        if ":" in name and not name.startswith("partner_portal:")
+    },
 }
 
 
@@ -186,6 +244,9 @@ def targets(db) -> dict[str, dict[str, str]]:
     ids.update(kyc_canary("test", "MATRIX")[1])
     ids.update(crm_targets(staff))
     ids.update(ledger_route_targets(trader))
+    ids.update(trading_route_targets(trader))
+    ids.update(payments_route_targets(trader))
+    ids.update(partners_targets("test", "MATRIX", staff))
     return ids
 
 

@@ -21,9 +21,17 @@ JSON = "application/json"
 
 @pytest.fixture
 def manager(actors):
-    """A staff manager who is not Super admin: staff and roles, and Sales' client codes."""
+    """A staff manager who is not Super admin: staff and roles, and Sales' codes (clients, and
+    asking to move a client to another IB)."""
     role = Role.objects.create(
-        name="Desk manager", codes=["clients.edit", "clients.view", "roles.manage", "staff.manage"]
+        name="Desk manager",
+        codes=[
+            "clients.edit",
+            "clients.view",
+            "partners.request_move",
+            "roles.manage",
+            "staff.manage",
+        ],
     )
     return user_make("manager@rbac.example", roles=[role])
 
@@ -270,4 +278,7 @@ def test_built_in_roles_keep_their_codes_and_super_admin_is_fixed(actors):
     )
     sales.refresh_from_db()
     super_admin.refresh_from_db()
-    assert (sorted(sales.codes), super_admin.scope) == (["clients.edit", "clients.view"], "all")
+    assert (sorted(sales.codes), super_admin.scope) == (
+        ["clients.edit", "clients.view", "partners.request_move"],
+        "all",
+    )

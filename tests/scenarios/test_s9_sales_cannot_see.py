@@ -32,13 +32,29 @@ from brokerdesk.modules.identity.tokens.models import ApiToken
 from brokerdesk.modules.identity.tokens.services import api_token_create
 from brokerdesk.modules.identity.totp import totp_device
 from brokerdesk.modules.identity.totp_models import StaffTotpDevice
-from brokerdesk.modules.kyc.models import KycCase, KycDocument, KycState, ScreeningResult
+from brokerdesk.modules.kyc.models import (
+    KycApproval,
+    KycCase,
+    KycConfiguration,
+    KycDocument,
+    KycProvider,
+    KycState,
+    RiskAssessment,
+    RiskPolicy,
+    RiskRule,
+    ScreeningResult,
+)
+from brokerdesk.modules.payments.models import PaymentMethod
+from brokerdesk.modules.trading.models import AccountRequest, AccountType, TradingAccount
 from brokerdesk.tenants.config.models import LegalEntity, PspCredential, TradingServer
 from support.config_canary import config_canary
 from support.crm import crm_targets
 from support.kyc_canary import kyc_canary
 from support.ledger import ledger_route_targets, ledger_snapshot
+from support.partners_canary import partners_targets
+from support.payments import money_snapshot, payments_route_targets
 from support.rbac_actors import sign_in, user_make
+from support.trading_canary import trading_route_targets
 
 REFUSED = {403, 404}
 
@@ -62,6 +78,9 @@ def world(db, test_tenant, client):
     # Another owner's client, a duplicate flag, a colleague's segment and a routing rule.
     ids.update(crm_targets(colleague))
     ids.update(ledger_route_targets(trader))  # issue 7: a posted adjustment of the trader
+    ids.update(trading_route_targets(trader))  # issue 8: the trader's trading account
+    ids.update(payments_route_targets(trader))  # issue 9: a method, a pending deposit
+    ids.update(partners_targets("test", "S9", colleague))  # issue 10: IB objects
     client.defaults["HTTP_HOST"] = test_tenant.get_primary_domain().domain
     return {
         "client": sign_in(client, sales),
@@ -91,9 +110,23 @@ def _snapshot() -> dict[str, object]:
         "audit": AuditEntry.objects.count(),
         "tokens": sorted(ApiToken.objects.values_list("name", "codes", "revoked_at")),
         "kyc_cases": sorted(KycCase.objects.values_list("public_id", "state__key", "assigned_to")),
-        "kyc_documents": sorted(KycDocument.objects.values_list("public_id", "status")),
+        "kyc_documents": sorted(
+            KycDocument.objects.values_list("public_id", "status", "expires_on")
+        ),
         "screenings": ScreeningResult.objects.count(),
         "kyc_states": sorted(KycState.objects.values_list("pk", "allowed_actions")),
+        "kyc_risk_policies": sorted(
+            RiskPolicy.objects.values_list(
+                "pk", "auto_approve_enabled", "auto_approve_below", "second_review_from"
+            )
+        ),
+        "kyc_risk_rules": sorted(RiskRule.objects.values_list("pk", "enabled", "weight", "flags")),
+        "kyc_approvals": KycApproval.objects.count(),
+        "kyc_assessments": RiskAssessment.objects.count(),
+        "kyc_verification": sorted(
+            KycConfiguration.objects.values_list("pk", "provider_id", "expiry_warning_days")
+        ),
+        "kyc_providers": sorted(KycProvider.objects.values_list("name", "base_url", "secrets")),
         # CRM (issue 5): owners, stages, notes, merges, duplicates, segments, routing.
         "crm_records": sorted(
             ClientRecord.objects.values_list(
@@ -107,6 +140,40 @@ def _snapshot() -> dict[str, object]:
         "crm_settings": list(CrmSettings.objects.values_list("fallback_owner_id", "dormancy_days")),
         "ledger": ledger_snapshot(),  # issue 7: accounts, transfers, entries, adjustments
         "crm_imports": sorted(LeadImport.objects.values_list("pk", "status", "dry_run")),
+        # Trading (issue 8): accounts (block, status), types, requests.
+        "trading_accounts": sorted(
+            TradingAccount.objects.values_list(
+                "login", "status", "is_blocked", "block_reason", "leverage"
+            )
+        ),
+        "trading_types": sorted(AccountType.objects.values_list("name", "group", "active")),
+        "trading_requests": sorted(AccountRequest.objects.values_list("pk", "status")),
+        # Payments (issue 9): deposits, their statuses and ledger effects; payment methods.
+        "payments": money_snapshot(),
+        "methods": sorted(PaymentMethod.objects.values_list("name", "min_minor", "is_active")),
+        "partners": _partners_snapshot(),  # issue 10
+    }
+
+
+def _partners_snapshot() -> dict[str, object]:
+    from brokerdesk.modules.partners.models import (
+        ClientAssignment,
+        CommissionLine,
+        Dispute,
+        Partner,
+        PlanVersion,
+        ReassignmentRequest,
+        Statement,
+    )
+
+    return {
+        "assignments": sorted(ClientAssignment.objects.values_list("pk", "superseded_at")),
+        "moves": sorted(ReassignmentRequest.objects.values_list("pk", "status")),
+        "versions": sorted(PlanVersion.objects.values_list("pk", "status")),
+        "statements": sorted(Statement.objects.values_list("pk", "status", "total_minor")),
+        "lines": sorted(CommissionLine.objects.values_list("pk", "amount_minor")),
+        "disputes": sorted(Dispute.objects.values_list("pk", "status")),
+        "partners": sorted(Partner.objects.values_list("pk", "status")),
     }
 
 
@@ -175,6 +242,17 @@ def _requests(world) -> list[tuple[str, str, dict]]:
         ("post", reverse("backoffice:kyc-case-decide", kwargs=ids["kyc_case"]), {"event": "approve"}),
         ("post", reverse("backoffice:kyc-document-view", kwargs=ids["kyc_document"]), {}),
         ("post", reverse("backoffice:kyc-document-review", kwargs=ids["kyc_document"]), {"status": "approved"}),
+        # Document expiry (kyc.review to correct a date, kyc.view to see the expiring list).
+        ("post", reverse("backoffice:kyc-document-expiry", kwargs=ids["kyc_document"]), {"expires_on": "2030-01-01"}),
+        ("get", reverse("backoffice:kyc") + "?expiring=1", {}),
+        ("get", reverse("kyc-api:documents-expiring"), {}),
+        ("post", reverse("kyc-api:document-expiry", kwargs=ids["kyc_document"]), {"expires_on": "2030-01-01"}),
+        # Provider accounts and which rules use one (config.manage).
+        ("get", reverse("backoffice:kyc-providers"), {}),
+        ("post", reverse("backoffice:kyc-providers"), {"name": "Mine", "kind": "sumsub", "base_url": "https://x.example", "level_name": "l"}),
+        ("get", reverse("backoffice:kyc-provider", kwargs=ids["kyc_provider"]), {}),
+        ("post", reverse("backoffice:kyc-provider", kwargs=ids["kyc_provider"]), {"name": "Mine", "kind": "sumsub", "base_url": "https://x.example", "level_name": "l"}),
+        ("post", reverse("backoffice:kyc-rules-edit", kwargs=ids["kyc_configuration"]), {"row": "verification", "expiry_warning_days": "1"}),
         ("get", reverse("kyc-api:cases"), {}),
         ("get", reverse("kyc-api:case", kwargs=ids["kyc_case"]), {}),
         ("post", reverse("kyc-api:case-decision", kwargs=ids["kyc_case"]), {"event": "approve"}),
@@ -189,6 +267,13 @@ def _requests(world) -> list[tuple[str, str, dict]]:
         ("post", reverse("backoffice:kyc-rules-edit", kwargs=ids["kyc_configuration"]),
          {"row": "state:pending_review", "label": "x", "client_message": "x", "allowed_actions": ["withdraw"]}),
         ("patch", reverse("kyc-api:configuration-state", kwargs=ids["kyc_state"]), {"allowed_actions": ["withdraw"]}),
+        # KYC risk (issue 6 items 5, 6): scores and reasons (AML), the risk rules, approvals.
+        ("get", reverse("kyc-api:case-risk", kwargs=ids["kyc_case"]), {}),
+        ("patch", reverse("kyc-api:configuration-risk", kwargs=ids["kyc_configuration"]), {"auto_approve_below": 100, "second_review_from": 100}),
+        ("patch", reverse("kyc-api:configuration-risk-rule", kwargs=ids["kyc_risk_rule"]), {"enabled": False}),
+        ("post", reverse("backoffice:kyc-rules-edit", kwargs=ids["kyc_configuration"]),
+         {"row": "rule:screening", "weight": "0"}),
+        ("post", reverse("kyc-api:case-decision", kwargs=ids["kyc_case"]), {"event": "approve", "reason": "mine"}),
         # CRM (issue 5): another owner's client through pages, the API and direct URLs (404);
         # reassignment, merges, duplicates, routing and others' segments (403).
         *_crm_requests(world),
@@ -219,6 +304,7 @@ def _crm_requests(world) -> list[tuple[str, str, dict]]:
         ("get", reverse("crm-api:notes", kwargs=theirs), {}),
         ("post", reverse("crm-api:notes", kwargs=theirs), {"text": "hi"}),
         ("get", reverse("crm-api:timeline", kwargs=theirs), {}),
+        ("get", reverse("policy-api:client", kwargs=theirs), {}),
         ("post", reverse("crm-api:assign", kwargs=theirs), own),
         ("post", reverse("crm-api:merge", kwargs=theirs), {"merge": theirs["public_id"]}),
         ("get", reverse("crm-api:duplicates"), {}),
@@ -245,7 +331,153 @@ def _crm_requests(world) -> list[tuple[str, str, dict]]:
         ("get", reverse("crm-api:import-report", kwargs=ids["crm_import"]), {}),
         # Ledger (issue 7): Sales never sees money, adjustments or their reasons, and moves none.
         *_ledger_requests(world),
+        # Trading (issue 8): Sales sees no trading account, balance or queue, and blocks none.
+        *_trading_requests(world),
+        # Payments (issue 9): no finance queue, deposit, status query or payment method.
+        *_payments_requests(world),
+        # IBs (issue 10): Sales may ask to move its own clients, nothing else.
+        *_partners_requests(world),
     ]  # fmt: skip
+
+
+def _trading_requests(world) -> list[tuple[str, str, dict]]:
+    ids = world["ids"]
+    account, request, kind = ids["trading-account"], ids["trading-request"], ids["trading-type"]
+    return [
+        ("get", reverse("backoffice:trading:requests"), {}),
+        (
+            "post",
+            reverse("backoffice:trading:request-action", kwargs={**request, "action": "approve"}),
+            {},
+        ),
+        (
+            "post",
+            reverse("backoffice:trading:account-action", kwargs={**account, "action": "block"}),
+            {"reason": "Sales tries"},
+        ),
+        (
+            "post",
+            reverse("backoffice:trading:account-action", kwargs={**account, "action": "archive"}),
+            {},
+        ),
+        ("get", reverse("backoffice:trading:account-types"), {}),
+        ("get", reverse("backoffice:trading:account-type", kwargs=kind), {}),
+        ("post", reverse("backoffice:trading:account-type", kwargs=kind), {"name": "x"}),
+        ("get", reverse("trading-api:accounts"), {}),
+        ("get", reverse("trading-api:accounts"), {"client": str(world["trader"].public_id)}),
+        ("get", reverse("trading-api:account", kwargs=account), {}),
+        ("post", reverse("trading-api:account-block", kwargs=account), {"reason": "Sales"}),
+        ("post", reverse("trading-api:account-archive", kwargs=account), {}),
+        ("get", reverse("trading-api:requests"), {}),
+        ("get", reverse("trading-api:request", kwargs=request), {}),
+        ("post", reverse("trading-api:request-decision", kwargs=request), {"approve": True}),
+        ("get", reverse("trading-api:account-types"), {}),
+        ("patch", reverse("trading-api:account-type", kwargs=kind), {"active": False}),
+        # The sync: deals, positions, what is out of step, reconciliation.
+        ("get", reverse("trading-api:deals", kwargs=account), {}),
+        ("get", reverse("trading-api:positions", kwargs=account), {}),
+        ("get", reverse("trading-api:sync-exceptions"), {}),
+        ("get", reverse("trading-api:reconciliation"), {}),
+    ]
+
+
+def _payments_requests(world) -> list[tuple[str, str, dict]]:
+    deposit, method = world["ids"]["deposit"], world["ids"]["payment_method"]
+    withdrawal = world["ids"]["withdrawal"]
+    change = {"name": "Sales method", "min_amount": "1.00"}
+    return [
+        ("get", reverse("backoffice:payments"), {}),
+        ("get", reverse("backoffice:payments:deposit", kwargs=deposit), {}),
+        ("post", reverse("backoffice:payments:deposit-poll", kwargs=deposit), {}),
+        ("post", reverse("backoffice:payments:deposit-review", kwargs=deposit),
+         {"decision": "credit", "note": "Sales tries"}),
+        ("get", reverse("backoffice:payments:methods"), {}),
+        ("post", reverse("backoffice:payments:methods"), change),
+        ("get", reverse("backoffice:payments:method", kwargs=method), {}),
+        ("post", reverse("backoffice:payments:method", kwargs=method), change),
+        ("get", reverse("payments-api:methods"), {}),
+        ("post", reverse("payments-api:methods"), change),
+        ("get", reverse("payments-api:method", kwargs=method), {}),
+        ("patch", reverse("payments-api:method", kwargs=method), change),
+        ("get", reverse("payments-api:deposits"), {}),
+        ("post", reverse("payments-api:deposits"), {"method": method["public_id"],
+                                                    "amount": "10.00", "currency": "USD"}),
+        ("get", reverse("payments-api:deposit", kwargs=deposit), {}),
+        ("get", reverse("backoffice:payments:reconciliation"), {}),
+        ("post", reverse("backoffice:payments:reconciliation"), {"day": "2026-11-20"}),
+        # Withdrawals: Sales neither reads nor approves one.
+        ("get", reverse("backoffice:payments:withdrawals"), {}),
+        ("get", reverse("backoffice:payments:withdrawal", kwargs=withdrawal), {}),
+        ("post", reverse("backoffice:payments:withdrawal-approve", kwargs=withdrawal), {}),
+        ("post", reverse("backoffice:payments:withdrawal-reject", kwargs=withdrawal),
+         {"reason": "Sales tries"}),
+        ("get", reverse("payments-api:withdrawals"), {}),
+        ("post", reverse("payments-api:withdrawals"), {"method": method["public_id"],
+                                                       "amount": "10.00", "currency": "USD"}),
+        ("get", reverse("payments-api:withdrawal", kwargs=withdrawal), {}),
+        ("post", reverse("payments-api:withdrawal-approve", kwargs=withdrawal), {}),
+        ("post", reverse("payments-api:withdrawal-reject", kwargs=withdrawal), {"reason": "x"}),
+        # Internal transfers: Sales neither reads a client's nor makes one.
+        ("get", reverse("backoffice:payments:transfers"), {"client": world["trader"].email}),
+        ("get", reverse("payments-api:transfers"), {}),
+        ("post", reverse("payments-api:transfers"), {"source": "wallet", "target": "1",
+                                                     "amount": "10.00", "currency": "USD"}),
+    ]  # fmt: skip
+
+
+def _partners_requests(world) -> list[tuple[str, str, dict]]:
+    ids = world["ids"]
+    period = {"start_month": "2026-10"}
+    return [
+        ("get", reverse("backoffice:ibs"), {}),
+        ("post", reverse("backoffice:partners:application-approve",
+                         kwargs=ids["ib-application"]), {}),
+        ("get", reverse("backoffice:partners:plans"), {}),
+        ("post", reverse("backoffice:partners:plans"), {"plan": ids["ib-plan"]["public_id"]}),
+        ("post", reverse("backoffice:partners:move-approve", kwargs=ids["ib-move"]), {}),
+        ("post", reverse("backoffice:partners:version-submit", kwargs=ids["ib-version"]), {}),
+        ("get", reverse("backoffice:partners:statements"), {}),
+        ("get", reverse("backoffice:partners:statements-export"), {}),
+        ("post", reverse("backoffice:partners:statement-close", kwargs=ids["ib-statement"]), {}),
+        ("post", reverse("backoffice:partners:statement-pay", kwargs=ids["ib-statement"]), {}),
+        ("get", reverse("backoffice:partners:disputes"), {}),
+        ("get", reverse("backoffice:partners:dispute", kwargs=ids["ib-dispute"]), {}),
+        ("post", reverse("backoffice:partners:dispute", kwargs=ids["ib-dispute"]),
+         {"decision": "accept", "resolution": "x"}),
+        ("get", reverse("partners-api:ibs"), {}),
+        ("get", reverse("partners-api:ib", kwargs=ids["ib-partner"]), {}),
+        ("get", reverse("partners-api:client-history", kwargs=ids["ib-client"]), {}),
+        ("post", reverse("partners-api:move-approve", kwargs=ids["ib-move"]), {}),
+        ("get", reverse("partners-api:plans"), {}),
+        ("post", reverse("partners-api:version-submit", kwargs=ids["ib-version"]), {}),
+        ("post", reverse("partners-api:version-what-if", kwargs=ids["ib-version"]), period),
+        ("post", reverse("partners-api:runs"), period),
+        ("get", reverse("partners-api:statements"), {}),
+        ("get", reverse("partners-api:statements-export"), {}),
+        ("post", reverse("partners-api:statement-close", kwargs=ids["ib-statement"]), {}),
+        ("post", reverse("partners-api:statement-pay", kwargs=ids["ib-statement"]), {}),
+        ("get", reverse("partners-api:line", kwargs=ids["ib-line"]), {}),
+        ("get", reverse("partners-api:disputes"), {}),
+        ("post", reverse("partners-api:dispute-resolve", kwargs=ids["ib-dispute"]),
+         {"accept": True, "resolution": "x"}),
+        ("get", reverse("partner-api:clients"), {}),
+        ("get", reverse("partner-api:commissions"), {}),
+    ]  # fmt: skip
+
+
+def test_sales_asks_to_move_only_its_own_clients(world):
+    """Sales holds partners.request_move for its own clients: another owner's client is
+    refused with a message, and nothing changes."""
+    before = _snapshot()
+    answer = world["client"].post(
+        reverse("partners-api:moves"),
+        data={"client": world["ids"]["ib-client"]["public_id"],
+              "new_ib": world["ids"]["ib-partner"]["public_id"], "effective_date": "2026-12-01",
+              "mode": "future", "reason": "Sales tries"},
+        content_type="application/json",
+    )  # fmt: skip
+    assert answer.status_code == 400 and "client" in answer.json()
+    assert _snapshot() == before
 
 
 def _ledger_requests(world) -> list[tuple[str, str, dict]]:
@@ -340,6 +572,8 @@ def test_sales_holds_no_finance_aml_or_approval_code(world):
         "roles.manage",
         "audit.view",
         "tokens.manage",
+        "trading.view",
+        "trading.manage",
     ]
     assert {code: permission_check(sales, code) for code in codes} == dict.fromkeys(codes, False)
 
@@ -370,10 +604,14 @@ def test_support_sees_kyc_but_never_screening_hits_or_aml_endpoints(world, clien
                   content_type="application/json").status_code,
     ]  # fmt: skip
 
-    assert (detail.status_code, page.status_code) == (200, 200)
-    assert "screening_results" not in detail.json()
+    refused.append(http.get(reverse("kyc-api:case-risk", kwargs=case)).status_code)
+    queue = http.get(reverse("backoffice:kyc"), {"state": "not_started"})
+
+    assert (detail.status_code, page.status_code, queue.status_code) == (200, 200, 200)
+    assert "screening_results" not in detail.json() and "risk" not in detail.json()
     assert "S9 LISTED" not in page.content.decode()
-    assert refused == [403, 403, 403]
+    assert "S9 LISTED" not in queue.content.decode() and "data-reason" not in queue.content.decode()
+    assert refused == [403, 403, 403, 403]
     assert _snapshot() == before
 
 
@@ -398,6 +636,7 @@ def test_the_back_office_shows_sales_no_link_to_what_they_cannot_open(world):
     assert response.status_code == 200
     page = response.content.decode()
     names = ("backoffice:settings:index", "backoffice:staff:list", "backoffice:roles:list",
-             "backoffice:kyc", "backoffice:ledger:index", "backoffice:ledger:adjustments")  # fmt: skip
+             "backoffice:kyc", "backoffice:ledger:index", "backoffice:ledger:adjustments",
+             "backoffice:trading:requests")  # fmt: skip
     for name in names:
         assert f'href="{reverse(name)}"' not in page

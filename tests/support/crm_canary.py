@@ -82,6 +82,7 @@ def crm_providers() -> dict[str, object]:
             "backoffice:crm:assign",
             "backoffice:crm:merge",
             "crm-api:client",
+            "policy-api:client",  # the policy engine (ADR 0026): a client's answers
             "crm-api:notes",
             "crm-api:timeline",
             "crm-api:assign",

@@ -11,6 +11,8 @@ from brokerdesk.modules.kyc.cases import case_open
 from brokerdesk.modules.kyc.configuration import configuration_defaults_ensure
 from brokerdesk.modules.kyc.models import (
     KycDocument,
+    KycProvider,
+    RiskAssessment,
     SanctionsEntry,
     SanctionsList,
     ScreeningHit,
@@ -56,8 +58,24 @@ def kyc_canary(slug: str, marker: str) -> tuple[list[str], dict[str, dict[str, s
             result=result, entry=entry, score=90, name_score=90, matched_name=entry.name,
             date_of_birth="unknown", country="unknown",
         )  # fmt: skip
+    if not RiskAssessment.objects.filter(case=case).exists():
+        # Reasons name the screening hit: they must not leak either.
+        RiskAssessment.objects.create(
+            case=case, case_version=case.state_changed_at, score=100, flagged=True,
+            outcome="review", assessed_by="tests",
+            reasons=[{"code": "screening_hit", "signal": "screening", "points": 100,
+                      "flags": True, "params": {"count": 1, "score": 90, "entry": "1",
+                                                "name": f"{marker} LISTED, Person"}}],
+        )  # fmt: skip
+    # A provider account (no configuration uses it, no secret set: its callbacks get 401).
+    provider, _ = KycProvider.objects.get_or_create(
+        name="Canary verifier",
+        defaults={"kind": "sumsub", "base_url": "http://127.0.0.1:9", "level_name": "basic"},
+    )
     ids = {
+        "kyc_provider": {"public_id": str(provider.public_id)},
         "kyc_case": {"public_id": str(case.public_id)},
+        "kyc_risk_rule": {"public_id": str(configuration.public_id), "signal": "screening"},
         "kyc_document": {"public_id": str(document.public_id)},
         "kyc_token": {"token": "not-a-valid-token"},
         "kyc_state": {"public_id": str(configuration.public_id), "key": "pending_review"},
@@ -75,6 +93,7 @@ KYC_ROUTES = {
     "backoffice:kyc-case-assign": "kyc_case",
     "backoffice:kyc-document-view": "kyc_document",
     "backoffice:kyc-document-review": "kyc_document",
+    "backoffice:kyc-document-expiry": "kyc_document",
     "backoffice:kyc-document-file": "kyc_token",
     "kyc-api:case": "kyc_case",
     "kyc-api:case-decision": "kyc_case",
@@ -85,6 +104,12 @@ KYC_ROUTES = {
     "kyc-api:configuration-state": "kyc_state",
     "kyc-api:configuration-kind": "kyc_kind",
     "backoffice:kyc-rules-edit": "kyc_configuration",
+    "kyc-api:case-risk": "kyc_case",
+    "kyc-api:configuration-risk": "kyc_configuration",
+    "kyc-api:configuration-risk-rule": "kyc_risk_rule",
+    "kyc-api:provider-callback": "kyc_provider",
+    "kyc-api:document-expiry": "kyc_document",
+    "backoffice:kyc-provider": "kyc_provider",
 }
 
 

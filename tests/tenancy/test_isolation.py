@@ -14,9 +14,12 @@ from support.config_canary import config_canary, config_providers
 from support.crm_canary import crm_canary, crm_providers
 from support.kyc_canary import kyc_canary, kyc_providers
 from support.ledger_canary import ledger_canary, ledger_providers
+from support.partners_canary import partners_providers, partners_targets
+from support.payments_canary import payments_canary, payments_providers
 from support.rbac_canary import rbac_providers
 from support.tenants import tenant_ensure
 from support.token_canary import token_providers
+from support.trading_canary import trading_canary, trading_providers
 from support.walker import Canary, routes, url_for, walk
 
 TENANT_URLCONF = "brokerdesk.platform.urls_tenant"
@@ -32,12 +35,17 @@ PROVIDERS = {
     "portal:verify-email": lambda canary: {"token": "unknown-token"},
     "portal:password-reset-confirm": lambda canary: {"token": "unknown-token"},
     "identity:client-devices": lambda canary: {"public_id": canary.owner.public_id},
+    # The policy engine's answers for a client (issue 6): this canary's own trader.
+    "policy-api:client": lambda canary: canary.route_args["ledger-client"],
     **config_providers(),
     **rbac_providers(),
     **token_providers(),
     **kyc_providers(),
     **crm_providers(),
     **ledger_providers(),
+    **trading_providers(),
+    **payments_providers(),
+    **partners_providers(),
 }
 
 
@@ -56,6 +64,9 @@ def _canary(slug: str, name: str, colour: str) -> Canary:
         kyc_secrets, kyc_args = kyc_canary(slug, marker)
         crm_secrets, crm_args = crm_canary(slug, marker, owner)
         ledger_args = ledger_canary(slug, marker)  # issue 7: wallet, adjustment with the marker
+        trading_args = trading_canary(slug, marker)  # issue 8: account, type, request
+        payments_secrets, payments_args = payments_canary(slug, marker)  # issue 9: deposit
+        partners_args = partners_targets(slug, marker, staff)  # issue 10: IB objects
         # An audit row carrying the marker: the audit viewer and API would show a leak.
         audit_record(
             actor="tests",
@@ -81,6 +92,7 @@ def _canary(slug: str, name: str, colour: str) -> Canary:
             *config_secrets,
             *kyc_secrets,
             *crm_secrets,
+            *payments_secrets,
         ],  # fmt: skip
         route_args={
             "set-password": {"token": token},
@@ -88,6 +100,9 @@ def _canary(slug: str, name: str, colour: str) -> Canary:
             **kyc_args,
             **crm_args,
             **ledger_args,
+            **trading_args,
+            **payments_args,
+            **partners_args,
         },
     )
 

@@ -29,7 +29,6 @@ PAGES = {
     "/backoffice/": "staff",
     "/backoffice/reports/": "staff",
     "/partners/": "ib",
-    "/partners/commissions/": "ib",
 }
 
 

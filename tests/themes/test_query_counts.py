@@ -7,14 +7,16 @@ import pytest
 # who: (home, queries), with the brand cached. Anonymous: the tenant's domain (after django-
 # tenants' SET search_path to public). Signed in: also the session and the user, each after
 # a SET search_path to the tenant. Staff also load their role codes once per request (the
-# navigation asks the permission check; ADR 0016). A client's dashboard also reads their KYC
-# case with its state once, after its SET search_path (the Verification card). Nothing else
-# may add to that.
+# navigation asks the permission check; ADR 0016). A client's dashboard also asks the policy
+# engine once for all six actions (the Verification and "What you can do now" cards): the KYC
+# case with its state and configuration, the profile's country, the legal entity, and —
+# before a case exists — the configuration and its initial state. An IB's home also reads the
+# IB's partner profile once (issue 10; with its SET search_path: +2). Nothing else may add to that.
 HOMES = {
     "anonymous": ("/", 2),
-    "client": ("/", 8),
+    "client": ("/", 18),
     "staff": ("/backoffice/", 8),
-    "ib": ("/partners/", 6),
+    "ib": ("/partners/", 8),
 }
 
 

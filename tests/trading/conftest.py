@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from brokerdesk.modules.trading.gateways.mt5.client import Mt5Gateway
-from brokerdesk.modules.trading.gateways.mt5.session import Mt5Session
+from brokerdesk.modules.trading.gateways.mt5.session import Mt5Session, sessions_close_all
 from support.mt5_simulator import connection_to, mt5_simulator
 
 
@@ -22,6 +22,14 @@ def _sim_faults_cleared(request) -> Iterator[None]:
     yield
     if "mt5_sim" in request.fixturenames:
         request.getfixturevalue("mt5_sim").faults_clear()
+
+
+@pytest.fixture(autouse=True)
+def _process_sessions_closed() -> Iterator[None]:
+    """Sessions opened through `session_for` (the services' path) are closed after each test:
+    their idle pings would otherwise reach the shared simulator during a later fault test."""
+    yield
+    sessions_close_all()
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ MODULE_LABELS: dict[str, str] = {
     "roles": "Roles",
     "config": "Configuration",
     "tokens": "API tokens",
+    "trading": "Trading accounts",
 }
 
 PERMISSIONS: tuple[Permission, ...] = (
@@ -59,6 +60,15 @@ PERMISSIONS: tuple[Permission, ...] = (
     Permission("payments.view_adjustments", "See manual adjustments and their reasons"),
     # CRM lead import (issue 5): not Sales; owners and desks in the file need clients.assign.
     Permission("clients.import", "Import leads from CSV files"),
+    # Trading accounts (issue 8): balances and sync state; block, archive, the exceptions queue.
+    Permission("trading.view", "See clients' trading accounts and the exceptions queue"),
+    Permission("trading.manage", "Block, unblock and archive trading accounts; work requests"),
+    # Payments (issue 9): credit or reject a deposit the PSP reported differently than asked.
+    Permission("payments.review_deposits", "Credit or reject deposits under review"),
+    # IBs (issue 10): Sales asks to move its clients to another IB; Finance approves and pays
+    # the statements IB managers close (four eyes) and exports them.
+    Permission("partners.request_move", "Request moving a client to another IB"),
+    Permission("partners.pay", "See, approve and pay IB statements; export them"),
 )
 
 ALL_CODES: frozenset[str] = frozenset(p.code for p in PERMISSIONS)

@@ -21,7 +21,12 @@ class DefaultRole:
 DEFAULT_ROLES: tuple[DefaultRole, ...] = (
     DefaultRole(SUPER_ADMIN, "Super admin", RoleScope.ALL, ALL_CODES),
     # Sales works its own clients and never sees money details, AML notes or approvals (S9).
-    DefaultRole("sales", "Sales", RoleScope.OWN, frozenset({"clients.view", "clients.edit"})),
+    DefaultRole(
+        "sales",
+        "Sales",
+        RoleScope.OWN,
+        frozenset({"clients.view", "clients.edit", "partners.request_move"}),
+    ),
     DefaultRole(
         "compliance",
         "Compliance",
@@ -34,6 +39,8 @@ DEFAULT_ROLES: tuple[DefaultRole, ...] = (
                 "kyc.review",
                 "kyc.view_aml_notes",
                 "audit.view",
+                "trading.view",
+                "trading.manage",
             }
         ),
     ),
@@ -49,7 +56,11 @@ DEFAULT_ROLES: tuple[DefaultRole, ...] = (
                 "payments.approve_withdrawal",
                 "payments.adjust",
                 "payments.view_adjustments",
+                "payments.review_deposits",
                 "reports.view",
+                "trading.view",
+                "trading.manage",
+                "partners.pay",
             }
         ),
     ),
@@ -64,6 +75,14 @@ DEFAULT_ROLES: tuple[DefaultRole, ...] = (
         "ib_manager",
         "IB manager",
         RoleScope.ALL,
-        frozenset({"clients.view", "partners.view", "partners.manage", "reports.view"}),
+        frozenset(
+            {
+                "clients.view",
+                "partners.view",
+                "partners.manage",
+                "partners.request_move",
+                "reports.view",
+            }
+        ),
     ),
 )

@@ -35,10 +35,11 @@ class ProviderFields:
 
 PROVIDER_FIELDS: Mapping[str, ProviderFields] = {
     PspProvider.STRIPE: ProviderFields(("publishable_key",), ("secret_key", "webhook_secret")),
-    PspProvider.SANDBOX: ProviderFields(("merchant_id",), ("signing_secret",)),
+    # api_url: where the CRM reaches the PSP (the bundled sandbox runs on loopback).
+    PspProvider.SANDBOX: ProviderFields(("merchant_id", "api_url"), ("signing_secret",)),
     PspProvider.PRAXIS: ProviderFields(("merchant_id", "application_key"), ("merchant_secret",)),
     PspProvider.SKRILL: ProviderFields(("merchant_id", "pay_to_email"), ("secret_word",)),
-    PspProvider.COINSPAID: ProviderFields(("public_key",), ("api_secret",)),
+    PspProvider.COINSPAID: ProviderFields(("public_key", "api_url"), ("api_secret",)),
 }
 _SKRILL_SECRET_WORD = re.compile(r"^[a-z0-9]{1,10}$")
 

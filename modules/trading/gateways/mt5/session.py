@@ -391,3 +391,13 @@ def session_for(connection: Mt5Connection) -> Mt5Session:
                 _SESSIONS.pop(other_key).close()  # the password changed: drop the old one
             session = _SESSIONS[key] = Mt5Session(connection)
         return session
+
+
+def sessions_close_all() -> int:
+    """Close every session of the process (shutdown, tests); the next use opens a new one."""
+    with _SESSIONS_LOCK:
+        sessions = list(_SESSIONS.values())
+        _SESSIONS.clear()
+    for session in sessions:
+        session.close()
+    return len(sessions)

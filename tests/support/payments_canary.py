@@ -1,0 +1,71 @@
+"""Isolation walker set-up for the payments routes (issue 9): each canary tenant gets a
+payment method and a deposit whose PSP reason carries the tenant's marker, so a leak of
+one tenant's methods, deposits or PSP reasons into the other shows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from brokerdesk.modules.identity.models import User, UserKind
+from brokerdesk.modules.payments.models import Deposit, PaymentMethod, Withdrawal
+from brokerdesk.tenants.config.models import PspCredential
+from support.payments import method_make, sandbox_credential
+
+
+def payments_canary(slug: str, marker: str) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """Run inside the canary's tenant; idempotent (the walker's tenants survive --reuse-db)."""
+    trader, _ = User.objects.get_or_create(
+        email=f"trader@{slug}.example", defaults={"kind": UserKind.CLIENT}
+    )
+    name = f"{marker} method"
+    method = PaymentMethod.objects.filter(name=name).first()
+    if method is None:
+        credential = PspCredential.objects.filter(name=f"{marker} PSP").first()
+        credential = credential or sandbox_credential("http://127.0.0.1:9", name=f"{marker} PSP")
+        method = method_make(credential, name=name)
+    deposit, _ = Deposit.objects.get_or_create(
+        client=trader, idempotency_key=f"canary-{slug}",
+        defaults={"method": method, "provider": "sandbox", "currency": "USD",
+                  "amount_minor": 4_343, "status": "failed", "request_sha256": "-",
+                  "reason": f"{marker} PSP reason", "psp_payment_id": f"pay_{slug}"},
+    )  # fmt: skip
+    withdrawal, _ = Withdrawal.objects.get_or_create(
+        client=trader, idempotency_key=f"canary-{slug}",
+        defaults={"method": method, "currency": "USD", "amount_minor": 4_444,
+                  "status": "rejected", "request_sha256": "-",
+                  "reason": f"{marker} withdrawal reason"},
+    )  # fmt: skip
+    return [f"{marker} PSP reason", f"{marker} withdrawal reason"], {
+        "payments-withdrawal": {"public_id": str(withdrawal.public_id)},
+        "payments-deposit": {"public_id": str(deposit.public_id)},
+        "payments-method": {"public_id": str(method.public_id)},
+    }
+
+
+def _arg(key: str) -> Any:
+    return lambda canary: canary.route_args[key]
+
+
+def payments_providers() -> dict[str, object]:
+    deposit_routes = [
+        "backoffice:payments:deposit", "backoffice:payments:deposit-poll",
+        "backoffice:payments:deposit-review",
+        "payments-api:deposit", "portal:deposit-detail", "portal:deposit-status",
+    ]  # fmt: skip
+    withdrawal_routes = [
+        "backoffice:payments:withdrawal", "backoffice:payments:withdrawal-approve",
+        "backoffice:payments:withdrawal-reject", "payments-api:withdrawal",
+        "payments-api:withdrawal-approve", "payments-api:withdrawal-reject",
+        "portal:withdrawal-detail",
+    ]  # fmt: skip
+    return {
+        **{name: _arg("payments-deposit") for name in deposit_routes},
+        **{name: _arg("payments-withdrawal") for name in withdrawal_routes},
+        "backoffice:payments:method": _arg("payments-method"),
+        "payments-api:method": _arg("payments-method"),
+        # A POST-only endpoint: the walker's GET is a 405, whoever asks.
+        "payments-callback": lambda canary: {
+            "provider": "sandbox",
+            "credential": canary.route_args["payments-method"]["public_id"],
+        },
+    }
