@@ -225,6 +225,16 @@ def test_callbacks_out_of_order_end_in_the_newest_state(setup, tenant_client):
     assert ProviderApplicant.objects.get(case=case).review_status == "completed"
 
 
+def test_an_earlier_status_stamped_the_same_millisecond_is_stale_too(setup, tenant_client):
+    provider, case = setup
+    pending = body_of(case, "applicantPending", at=T0)
+    reviewed = body_of(case, "applicantReviewed", at=T0, answer="GREEN")
+    assert post(tenant_client, provider, reviewed).json() == {"status": "applied"}
+    assert post(tenant_client, provider, pending).json() == {"status": "stale"}
+    assert _state(case) == "approved"
+    assert ProviderApplicant.objects.get(case=case).review_status == "completed"
+
+
 def test_a_callback_for_an_unknown_applicant_is_recorded_and_ignored(setup, tenant_client):
     provider, case = setup
     other = KycCase.objects.none()

@@ -100,7 +100,7 @@ def _process_locked(pk: int) -> ProviderCallback:
     applicant = _applicant_locked(row.provider, facts)
     if applicant is None:
         return _finish(row, CallbackStatus.IGNORED, "no case has this applicant")
-    if facts.event_at and applicant.last_event_at and facts.event_at < applicant.last_event_at:
+    if _older(facts, applicant):
         return _finish(row, CallbackStatus.STALE, "older than the last callback applied")
     outcome = _events_apply(applicant, facts, actor=f"provider:{row.provider.name}")
     changes: dict[str, Any] = {}
@@ -112,6 +112,21 @@ def _process_locked(pk: int) -> ProviderCallback:
         ProviderApplicant.objects.filter(pk=applicant.pk).update(**changes)
     status = CallbackStatus.APPLIED if outcome.applied else CallbackStatus.IGNORED
     return _finish(row, status, outcome.text)
+
+
+# Where an applicant's review stands; a callback at the same instant as the last one applied
+# but earlier in this order is stale too (a provider's clock has finite resolution).
+_REVIEW_RANK = {"init": 0, "pending": 1, "queued": 1, "onHold": 2, "prechecked": 2, "completed": 3}
+
+
+def _older(facts: CallbackFacts, applicant: ProviderApplicant) -> bool:
+    if not facts.event_at or not applicant.last_event_at:
+        return False
+    if facts.event_at != applicant.last_event_at:
+        return facts.event_at < applicant.last_event_at
+    rank = _REVIEW_RANK.get(facts.review_status)
+    current = _REVIEW_RANK.get(applicant.review_status)
+    return rank is not None and current is not None and rank < current
 
 
 def _applicant_locked(provider: KycProvider, facts: CallbackFacts) -> ProviderApplicant | None:

@@ -75,8 +75,20 @@ class State:
         return next((a for a in self.applicants.values() if a["externalUserId"] == external), None)
 
 
+_last_ms = [dt.datetime.min.replace(tzinfo=dt.UTC)]
+_ms_lock = threading.Lock()
+
+
 def _now_ms() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    """The provider's event time in milliseconds, strictly increasing within this process: two
+    events created back to back never share a timestamp (the inbox orders callbacks by it)."""
+    with _ms_lock:
+        now = dt.datetime.now(dt.UTC)
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        if now <= _last_ms[0]:
+            now = _last_ms[0] + dt.timedelta(milliseconds=1)
+        _last_ms[0] = now
+    return now.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
 class Handler(BaseHTTPRequestHandler):
