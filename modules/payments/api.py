@@ -3,8 +3,9 @@
 - methods: a client lists the methods offered to them; staff with ``config.manage`` list,
   add and change every method.
 - deposits: a client starts a deposit (``Idempotency-Key`` required: the same key and body
-  return the same deposit, another body is refused with 422) and reads their own; staff
-  with ``payments.view`` read every deposit.
+  return the same deposit, another body is refused with 422) into the wallet or on to one of
+  their live trading accounts (``target``), and reads their own; staff with ``payments.view``
+  read every deposit; ``payments.review_deposits`` records a chargeback.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
@@ -24,7 +25,12 @@ from brokerdesk.modules.identity.models import UserKind
 from brokerdesk.modules.identity.rbac.checks import permission_check
 from brokerdesk.modules.identity.rbac.permissions import has_permission
 from brokerdesk.modules.payments import methods as method_services
-from brokerdesk.modules.payments.deposits import deposit_start, methods_for, trader_status_text
+from brokerdesk.modules.payments.deposits import (
+    REVIEW,
+    deposit_start,
+    methods_for,
+    trader_status_text,
+)
 from brokerdesk.modules.payments.models import (
     Deposit,
     InternalTransfer,
@@ -32,6 +38,7 @@ from brokerdesk.modules.payments.models import (
     Withdrawal,
 )
 from brokerdesk.modules.payments.portal_views import callback_target
+from brokerdesk.modules.payments.transfers import WALLET, side_resolve
 from brokerdesk.platform.money import from_minor
 
 VIEW = "payments.view"
@@ -40,6 +47,14 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     "Idempotency-Key", str, location=OpenApiParameter.HEADER, required=True,
     description="Required. Same key and body: the same deposit; same key, other body: 422.",
 )  # fmt: skip
+
+
+TARGET_SCHEMA = {
+    "type": "object",
+    "properties": {"type": {"type": "string", "enum": ["wallet", "account"]},
+                   "id": {"type": "string", "format": "uuid"}, "login": {"type": "integer"}},
+    "required": ["type"],
+}  # fmt: skip
 
 
 def _money(amount_minor: int | None, currency: str) -> str | None:
@@ -120,11 +135,26 @@ class DepositSerializer(serializers.Serializer):
     reason = serializers.CharField()
     redirect_url = serializers.CharField()
     processed_amount = serializers.SerializerMethodField()
+    target = serializers.SerializerMethodField()
+    account_status = serializers.CharField(
+        help_text='The platform leg when the target is an account: "waiting", "pending_sync", '
+        '"completed" or "in_wallet" (refused: the money stayed in the wallet); "" for the wallet.'
+    )
+    account_error = serializers.CharField()
+    charged_back_at = serializers.DateTimeField(allow_null=True)
+    chargeback_reason = serializers.CharField()
     created_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
 
     def get_amount(self, deposit: Deposit) -> str:
         return str(deposit.amount)
+
+    @extend_schema_field(TARGET_SCHEMA)
+    def get_target(self, deposit: Deposit) -> dict[str, Any]:
+        account = deposit.target_account
+        if account is None:
+            return {"type": "wallet"}
+        return {"type": "account", "id": str(account.public_id), "login": account.login}
 
     def get_fee(self, deposit: Deposit) -> str:
         return str(deposit.fee)
@@ -140,6 +170,10 @@ class DepositCreateSerializer(serializers.Serializer):
     method = serializers.UUIDField()
     amount = serializers.CharField(help_text='Decimal string, e.g. "100.00"; never a number.')
     currency = serializers.CharField(max_length=8)
+    target = serializers.CharField(
+        max_length=64, required=False, default="wallet",
+        help_text='"wallet" (default), or one of your live trading accounts by id or login.',
+    )  # fmt: skip
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict) and not isinstance(data.get("amount", ""), str):
@@ -209,7 +243,7 @@ class DepositListView(APIView):
     @extend_schema(responses=DepositSerializer(many=True))
     def get(self, request: Request) -> Response:
         """A client: their deposits. Staff (payments.view): every deposit, newest first."""
-        rows = Deposit.objects.select_related("client", "method")
+        rows = Deposit.objects.select_related("client", "method", "target_account")
         if _is_client(request.user):
             rows = rows.filter(client=request.user)
         elif not permission_check(request.user, VIEW):
@@ -231,9 +265,11 @@ class DepositListView(APIView):
         method = PaymentMethod.objects.filter(public_id=data["method"]).select_related(
             "credential").first()  # fmt: skip
         try:
+            side = side_resolve(request.user, data["target"], "target")
             deposit = deposit_start(
                 actor=request.user, method=method, amount=data["amount"],
                 currency=data["currency"], idempotency_key=key, target=callback_target(request),
+                account=None if side == WALLET else side,
             )  # fmt: skip
         except DjangoValidationError as exc:
             return _refused(exc)
@@ -245,7 +281,8 @@ class DepositDetailView(APIView):
 
     @extend_schema(responses=DepositSerializer)
     def get(self, request: Request, public_id: Any) -> Response:
-        rows = Deposit.objects.select_related("client", "method").filter(public_id=public_id)
+        rows = Deposit.objects.select_related("client", "method", "target_account").filter(
+            public_id=public_id)  # fmt: skip
         if _is_client(request.user):
             rows = rows.filter(client=request.user)
         elif not permission_check(request.user, VIEW):
@@ -254,6 +291,30 @@ class DepositDetailView(APIView):
         if deposit is None:
             raise NotFound()
         return Response(DepositSerializer(deposit).data)
+
+
+class ChargebackSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="",
+                                   help_text="Why: kept with the audit entry (required).")  # fmt: skip
+
+
+class DepositChargebackView(APIView):
+    permission_classes = [has_permission(REVIEW)]
+
+    @extend_schema(request=ChargebackSerializer, responses=DepositSerializer)
+    def post(self, request: Request, public_id: Any) -> Response:
+        """Record a chargeback on a credited deposit: the credit is reversed in the ledger when
+        the wallet still holds it; the client's withdrawals stop for review from now on."""
+        from brokerdesk.modules.payments.chargebacks import deposit_chargeback
+
+        deposit = Deposit.objects.filter(public_id=public_id).first()
+        if deposit is None:
+            raise NotFound()
+        serializer = ChargebackSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        done = _service_call(lambda: deposit_chargeback(
+            actor=request.user, deposit=deposit, reason=serializer.validated_data["reason"]))  # fmt: skip
+        return Response(DepositSerializer(done).data)
 
 
 # --- Withdrawals -----------------------------------------------------------------------------
@@ -286,7 +347,7 @@ class WithdrawalSerializer(serializers.Serializer):
 
 
 class WithdrawalCreateSerializer(DepositCreateSerializer):
-    pass
+    target = None
 
 
 class WithdrawalReasonSerializer(serializers.Serializer):

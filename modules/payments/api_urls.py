@@ -10,6 +10,11 @@ urlpatterns = [
     path("methods/<uuid:public_id>/", api.MethodDetailView.as_view(), name="method"),
     path("deposits/", api.DepositListView.as_view(), name="deposits"),
     path("deposits/<uuid:public_id>/", api.DepositDetailView.as_view(), name="deposit"),
+    path(
+        "deposits/<uuid:public_id>/chargeback/",
+        api.DepositChargebackView.as_view(),
+        name="deposit-chargeback",
+    ),
     path("transfers/", api.TransferListView.as_view(), name="transfers"),
     path("withdrawals/", api.WithdrawalListView.as_view(), name="withdrawals"),
     path("withdrawals/<uuid:public_id>/", api.WithdrawalDetailView.as_view(), name="withdrawal"),

@@ -42,6 +42,7 @@ from brokerdesk.modules.payments.models import (
     DEPOSIT_TRANSITIONS,
     CallbackOutcome,
     Deposit,
+    DepositAccountStatus,
     DepositStatus,
     PaymentMethod,
     PspCallback,
@@ -106,9 +107,12 @@ class CallbackTarget:
     return_url_of: Any  # callable(deposit) -> absolute URL of the trader's status page
 
 
-def _fingerprint(method: PaymentMethod, amount_minor: int, currency: str) -> str:
-    content = json.dumps([str(method.public_id), amount_minor, currency])
-    return hashlib.sha256(content.encode()).hexdigest()
+def _fingerprint(method: PaymentMethod, amount_minor: int, currency: str,
+                 account: Any = None) -> str:  # fmt: skip
+    asked: list[Any] = [str(method.public_id), amount_minor, currency]
+    if account is not None:
+        asked.append(str(account.public_id))
+    return hashlib.sha256(json.dumps(asked).encode()).hexdigest()
 
 
 def _snapshot(deposit: Deposit) -> dict[str, Any]:
@@ -121,7 +125,12 @@ def _snapshot(deposit: Deposit) -> dict[str, Any]:
         "status": deposit.status,
         "psp_payment_id": deposit.psp_payment_id,
         "reason": deposit.reason,
-    }
+        "target_account": str(deposit.target_account.public_id)
+        if deposit.target_account_id else "wallet",
+        "account_status": deposit.account_status,
+        "account_error": deposit.account_error,
+        "charged_back": deposit.charged_back_at is not None,
+    }  # fmt: skip
 
 
 def _audit(
@@ -135,8 +144,11 @@ def _audit(
 
 
 def deposit_validate(*, client: Any, method: PaymentMethod | None, amount: Any,
-                     currency: str) -> int:  # fmt: skip
-    """The amount in minor units, or a ``ValidationError`` naming what is wrong."""
+                     currency: str, account: Any = None) -> int:  # fmt: skip
+    """The amount in minor units, or a ``ValidationError`` naming what is wrong.
+
+    ``account``: one of the client's live trading accounts the deposit goes on to (None: the
+    wallet); it must be theirs, live, in the method's currency, and allowed by the policy."""
     if client is None or getattr(client, "kind", None) != UserKind.CLIENT:
         raise ValidationError(_("Only clients deposit into their wallet."))
     if method is None or method not in methods_for(client):
@@ -157,24 +169,31 @@ def deposit_validate(*, client: Any, method: PaymentMethod | None, amount: Any,
                                   "currency": currency}})  # fmt: skip
     if method.fee_for(amount_minor) >= amount_minor:
         raise ValidationError({"amount": _("The amount does not cover the method's fee.")})
+    if account is not None:
+        from brokerdesk.modules.payments.deposit_accounts import account_check
+
+        account_check(client, account, currency)
     allowed, why = deposit_decision(client, amount_minor=amount_minor, currency=currency,
-                                    method=method)  # fmt: skip
+                                    method=method, account=account)  # fmt: skip
     if not allowed:
         raise DepositRefused(why)
     return amount_minor
 
 
 def deposit_start(*, actor: Any, method: PaymentMethod | None, amount: Any, currency: str,
-                  idempotency_key: str, target: CallbackTarget) -> Deposit:  # fmt: skip
-    """Create (or find, by the client's key) a deposit intent and start it at the PSP."""
+                  idempotency_key: str, target: CallbackTarget,
+                  account: Any = None) -> Deposit:  # fmt: skip
+    """Create (or find, by the client's key) a deposit intent and start it at the PSP;
+    ``account``: one of the actor's live trading accounts to move it on to (None: wallet)."""
     key = (idempotency_key or "").strip()
     if not key or len(key) > KEY_MAX:
         raise ValidationError({"idempotency_key": _("An idempotency key of 1 to 255 characters "
                                                     "is required.")})  # fmt: skip
     currency = (currency or "").strip().upper()
-    amount_minor = deposit_validate(client=actor, method=method, amount=amount, currency=currency)
+    amount_minor = deposit_validate(client=actor, method=method, amount=amount, currency=currency,
+                                    account=account)  # fmt: skip
     assert method is not None
-    fingerprint = _fingerprint(method, amount_minor, currency)
+    fingerprint = _fingerprint(method, amount_minor, currency, account)
     existing = Deposit.objects.filter(client=actor, idempotency_key=key).first()
     if existing is None:
         try:
@@ -183,7 +202,8 @@ def deposit_start(*, actor: Any, method: PaymentMethod | None, amount: Any, curr
                     client=actor, method=method, provider=method.credential.provider,
                     currency=currency, amount_minor=amount_minor,
                     fee_minor=method.fee_for(amount_minor), status=DepositStatus.INITIATED,
-                    idempotency_key=key, request_sha256=fingerprint,
+                    idempotency_key=key, request_sha256=fingerprint, target_account=account,
+                    account_status=DepositAccountStatus.WAITING if account is not None else "",
                 )  # fmt: skip
                 _audit(deposit, "create", actor, None)
         except IntegrityError:
@@ -306,7 +326,26 @@ def deposit_apply(*, update: PspUpdate, provider: str, source: str,
                   credential: PspCredential | None = None) -> tuple[str, Deposit | None]:  # fmt: skip
     """Apply one PSP report; returns (callback outcome, deposit). Exactly-once by construction:
     the row lock orders concurrent reports, ranks drop stale ones, the ledger key drops any
-    second credit."""
+    second credit. A credited deposit bound for a trading account then takes its platform leg
+    (after the commit; any report may take it, the leg's key makes it happen once)."""
+    outcome, deposit = _apply(update=update, provider=provider, source=source,
+                              credential=credential)  # fmt: skip
+    if deposit is not None:
+        deposit = account_leg_after_credit(deposit)
+    return outcome, deposit
+
+
+def account_leg_after_credit(deposit: Deposit) -> Deposit:
+    """Take the platform leg of a credited deposit bound for a trading account, if open."""
+    if deposit.status != DepositStatus.CREDITED or not deposit.account_leg_open:
+        return deposit
+    from brokerdesk.modules.payments.deposit_accounts import deposit_account_advance
+
+    return deposit_account_advance(deposit)
+
+
+def _apply(*, update: PspUpdate, provider: str, source: str,
+           credential: PspCredential | None) -> tuple[str, Deposit | None]:  # fmt: skip
     actor = f"psp:{provider}"
     with transaction.atomic():
         deposit = _locate(update, provider).select_for_update(of=("self",)).first()
@@ -406,6 +445,14 @@ def callback_process(row: PspCallback, *, credential: PspCredential) -> str:
     if update is None:
         _inbox_close(row, CallbackOutcome.IGNORED)
         return CallbackOutcome.IGNORED
+    if update.kind == "chargeback":
+        from brokerdesk.modules.payments.chargebacks import chargeback_from_psp
+
+        outcome, deposit = chargeback_from_psp(update=update, provider=credential.provider)
+        _inbox_close(row, outcome, deposit=deposit, event_id=update.event_id[:100],
+                     psp_payment_id=update.psp_payment_id[:100],
+                     merchant_ref=update.merchant_ref[:100], status_raw=update.status_raw[:40])  # fmt: skip
+        return outcome
     if update.kind == "payout":
         from brokerdesk.modules.payments.withdrawals import withdrawal_apply
 
@@ -494,8 +541,15 @@ def trader_status_text(deposit: Deposit) -> str:
     if deposit.status == DepositStatus.UNDER_REVIEW:
         return _("Your payment arrived and is being checked by our finance team.")
     if deposit.status == DepositStatus.CREDITED:
+        if deposit.charged_back_at is not None:
+            return _("This payment was charged back: %(reason)s") % {
+                "reason": deposit.chargeback_reason}  # fmt: skip
+        if deposit.target_account_id:
+            from brokerdesk.modules.payments.deposit_accounts import account_leg_text
+
+            return account_leg_text(deposit)
         return _("%(amount)s %(currency)s was added to your wallet.") % {
-            "amount": from_minor(deposit.amount_minor - deposit.fee_minor, deposit.currency),
+            "amount": from_minor(deposit.credited_minor, deposit.currency),
             "currency": deposit.currency}  # fmt: skip
     reason = deposit.reason or _("The payment provider gave no reason.")
     return _("The payment failed: %(reason)s") % {"reason": reason}
@@ -544,4 +598,4 @@ def deposit_review(*, actor: Any, deposit: Deposit, approve: bool, note: str) ->
         locked.completed_at = locked.updated_at = now
         locked.save()
         _audit(locked, "review_credit" if approve else "review_reject", actor, before, reason=note)
-    return locked
+    return account_leg_after_credit(locked)

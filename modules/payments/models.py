@@ -143,8 +143,21 @@ DEPOSIT_TRANSITIONS = frozenset(
 )
 
 
+class DepositAccountStatus(models.TextChoices):
+    """The platform leg of a deposit made straight to a trading account (ADR 0034)."""
+
+    WAITING = "waiting", _("Waiting for the payment")
+    PENDING_SYNC = "pending_sync", _("Pending sync with the trading platform")
+    COMPLETED = "completed", _("On the trading account")
+    IN_WALLET = "in_wallet", _("Kept in the wallet")
+
+
+OPEN_ACCOUNT_STATUSES = (DepositAccountStatus.WAITING, DepositAccountStatus.PENDING_SYNC)
+
+
 class Deposit(models.Model):
-    """One deposit intent of a client into their wallet, and what the PSP said about it."""
+    """One deposit intent of a client into their wallet (and, when they chose one, on to one
+    of their live trading accounts), and what the PSP said about it."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     client = models.ForeignKey(
@@ -177,12 +190,45 @@ class Deposit(models.Model):
     polled_at = models.DateTimeField(null=True, blank=True)
     poll_count = models.PositiveIntegerField(default=0)
     credited_by = models.CharField(max_length=16, blank=True, default="")  # callback | poll
+    # Straight to a trading account: the wallet is credited, then one balance operation moves
+    # the credited amount to the account (the internal transfer's recipe, ADR 0034).
+    target_account = models.ForeignKey(
+        "trading.TradingAccount", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )  # fmt: skip
+    account_status = models.CharField(
+        max_length=16, choices=DepositAccountStatus.choices, blank=True, default=""
+    )
+    account_operation = models.OneToOneField(
+        "trading.BalanceOperation", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )  # fmt: skip
+    account_error = models.CharField(max_length=500, blank=True, default="")
+    # A chargeback: the PSP (callback) or Finance took the payment back; the credit is reversed
+    # in the ledger when the wallet still holds it (``chargeback_transfer``).
+    charged_back_at = models.DateTimeField(null=True, blank=True)
+    chargeback_by = models.CharField(max_length=320, blank=True, default="")
+    chargeback_reason = models.CharField(max_length=300, blank=True, default="")
+    chargeback_transfer = models.OneToOneField(
+        "ledger.Transfer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["client", "idempotency_key"], name="payments_deposit_client_key"
+            ),
+            # A platform leg exactly when a trading account was chosen.
+            models.CheckConstraint(
+                condition=Q(target_account__isnull=True, account_status="")
+                | (Q(target_account__isnull=False) & ~Q(account_status="")),
+                name="payments_deposit_account_leg",
+            ),
+            # Only a credited deposit can be charged back.
+            models.CheckConstraint(
+                condition=Q(charged_back_at__isnull=True) | Q(status=DepositStatus.CREDITED),
+                name="payments_deposit_chargeback_credited",
             ),
             models.UniqueConstraint(
                 fields=["provider", "psp_payment_id"],
@@ -225,6 +271,16 @@ class Deposit(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in DEPOSIT_TERMINAL
+
+    @property
+    def credited_minor(self) -> int:
+        """What reached the wallet: the processed (else requested) amount less the fee."""
+        gross = self.amount_minor if self.processed_minor is None else self.processed_minor
+        return gross - self.fee_minor
+
+    @property
+    def account_leg_open(self) -> bool:
+        return self.account_status in OPEN_ACCOUNT_STATUSES
 
 
 class CallbackOutcome(models.TextChoices):
@@ -319,6 +375,27 @@ class WithdrawalRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.currency}: auto ≤ {self.auto_approve_max_minor}"
+
+
+class WithdrawalEntityRule(models.Model):
+    """Per legal entity: how old the approval of a client's KYC case may be before their
+    withdrawals stop for review (default in withdrawals.py)."""
+
+    legal_entity = models.OneToOneField(
+        "tenant_config.LegalEntity", on_delete=models.CASCADE, related_name="+"
+    )
+    kyc_max_age_days = models.PositiveIntegerField()
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kyc_max_age_days__gt=0), name="payments_wd_entity_kyc_age"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.legal_entity_id}: KYC ≤ {self.kyc_max_age_days} days"
 
 
 class Withdrawal(models.Model):

@@ -11,10 +11,12 @@ from typing import Any
 from brokerdesk.modules.policy.engine import Action, decide
 
 
-def deposit_decision(client: Any, *, amount_minor: int, currency: str,
-                     method: Any) -> tuple[bool, str]:  # fmt: skip
-    """(allowed, the reason shown to the trader when not)."""
-    decision = decide(client, Action.DEPOSIT, amount_minor=amount_minor, currency=currency)
+def deposit_decision(client: Any, *, amount_minor: int, currency: str, method: Any,
+                     account: Any = None) -> tuple[bool, str]:  # fmt: skip
+    """(allowed, the reason shown to the trader when not); ``account``: the trading account
+    the deposit goes on to (blocked, archived or another client's: refused)."""
+    decision = decide(client, Action.DEPOSIT, account=account, amount_minor=amount_minor,
+                      currency=currency)  # fmt: skip
     return decision.allowed, "" if decision.allowed else decision.message
 
 

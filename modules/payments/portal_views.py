@@ -42,18 +42,22 @@ def _errors(error: ValidationError) -> dict[str, list[str]]:
 @face_required(PORTAL)
 @require_http_methods(["GET", "POST"])
 def deposit(request: HttpRequest) -> HttpResponse:
-    """The methods the trader may use (fastest first, their country's first), and the form."""
+    """The methods the trader may use (fastest first, their country's first), where the money
+    goes (the wallet or one of their live accounts in a method's currency), and the form."""
+    from brokerdesk.modules.payments.transfers import WALLET, side_resolve
+
     methods = methods_for(request.user)
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
     if request.method == "POST":
-        values = {k: request.POST.get(k, "") for k in ("method", "amount", "key")}
+        values = {k: request.POST.get(k, "") for k in ("method", "amount", "key", "target")}
         method = next((m for m in methods if str(m.public_id) == values["method"]), None)
         try:
+            side = side_resolve(request.user, values["target"] or WALLET, "target")
             made = deposit_start(
                 actor=request.user, method=method, amount=values["amount"],
                 currency=method.currency if method else "", idempotency_key=values["key"],
-                target=callback_target(request),
+                target=callback_target(request), account=None if side == WALLET else side,
             )  # fmt: skip
         except ValidationError as error:
             errors = _errors(error)
@@ -67,14 +71,24 @@ def deposit(request: HttpRequest) -> HttpResponse:
         "values": values,
         # One key per rendered form: a double submit is one deposit.
         "key": values.get("key") or uuid.uuid4().hex,
+        "accounts": _live_accounts(request.user, {m.currency for m in methods}),
         "recent": Deposit.objects.filter(client=request.user).select_related("method")[:5],
     }
     return render(request, "portal/deposit.html", context, status=400 if errors else 200)
 
 
+def _live_accounts(client: Any, currencies: set[str]) -> list[Any]:
+    """The client's live accounts a deposit may go on to (a method pays in their currency)."""
+    from brokerdesk.modules.trading.models import AccountStatus, TradingAccount
+
+    return list(TradingAccount.objects.filter(client=client, currency__in=currencies)
+                .exclude(status__in=(AccountStatus.DEMO, AccountStatus.ARCHIVED))
+                .order_by("login"))  # fmt: skip
+
+
 def _own(request: HttpRequest, public_id: Any) -> Deposit:
     found = Deposit.objects.filter(public_id=public_id, client=request.user).select_related(
-        "method").first()  # fmt: skip
+        "method", "target_account").first()  # fmt: skip
     if found is None:
         raise Http404("No such deposit.")
     return found

@@ -21,6 +21,9 @@ def deposits_poll_task(older_than_s: int | None = None) -> dict[str, int]:
     from brokerdesk.modules.payments.transfers import transfers_advance
 
     counts["transfers_advanced"] = transfers_advance()
+    from brokerdesk.modules.payments.deposit_accounts import deposits_account_advance
+
+    counts["deposit_legs_advanced"] = deposits_account_advance()
     return counts
 
 
@@ -50,3 +53,18 @@ def transfer_advance_task(transfer_id: int, attempt: int = 1) -> str | None:
     if transfer is None:
         return None
     return transfer_advance(transfer, attempt=attempt).status
+
+
+DEPOSIT_ACCOUNT_ADVANCE_TASK = "payments.deposit_account_advance"
+
+
+@app.task(name=DEPOSIT_ACCOUNT_ADVANCE_TASK)
+def deposit_account_advance_task(deposit_id: int, attempt: int = 1) -> str | None:
+    """The next step of a deposit's platform leg that was not settled yet."""
+    from brokerdesk.modules.payments.deposit_accounts import deposit_account_advance
+    from brokerdesk.modules.payments.models import Deposit
+
+    deposit = Deposit.objects.filter(pk=deposit_id).first()
+    if deposit is None:
+        return None
+    return deposit_account_advance(deposit, attempt=attempt).account_status

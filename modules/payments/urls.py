@@ -10,6 +10,11 @@ urlpatterns = [
     path("deposits/<uuid:public_id>/", views.deposit_detail, name="deposit"),
     path("deposits/<uuid:public_id>/poll/", views.deposit_poll, name="deposit-poll"),
     path("deposits/<uuid:public_id>/review/", views.deposit_decide, name="deposit-review"),
+    path(
+        "deposits/<uuid:public_id>/chargeback/",
+        views.deposit_chargeback_record,
+        name="deposit-chargeback",
+    ),
     path("withdrawals/", views.withdrawal_queue, name="withdrawals"),
     path("withdrawals/<uuid:public_id>/", views.withdrawal_detail, name="withdrawal"),
     path(

@@ -32,6 +32,7 @@ from brokerdesk.modules.payments.deposits import (
 )
 from brokerdesk.modules.payments.models import (
     Deposit,
+    DepositAccountStatus,
     DepositStatus,
     MethodKind,
     PaymentMethod,
@@ -58,7 +59,7 @@ def _render(request: HttpRequest, template: str, context: dict[str, Any], *,
 @require_GET
 def finance_queue(request: HttpRequest) -> HttpResponse:
     """What Finance must look at: reviews, missing callbacks; then what is still moving."""
-    rows = Deposit.objects.select_related("client", "method")
+    rows = Deposit.objects.select_related("client", "method", "target_account")
     cutoff = timezone.now() - timedelta(seconds=callback_missing_after_s())
     waiting = Q(status__in=[DepositStatus.INITIATED, DepositStatus.PENDING])
     context = {
@@ -67,6 +68,9 @@ def finance_queue(request: HttpRequest) -> HttpResponse:
         .order_by("created_at")[:200],
         "pending": rows.filter(waiting).exclude(callback_at__isnull=True, created_at__lt=cutoff)
         .order_by("-created_at")[:100],
+        "account_legs": rows.filter(account_status__in=[DepositAccountStatus.PENDING_SYNC,
+                                                        DepositAccountStatus.IN_WALLET])
+        .order_by("-updated_at")[:50],
         "latest": rows.filter(status__in=[DepositStatus.CREDITED, DepositStatus.FAILED])
         .order_by("-completed_at")[:50],
         "missing_after_min": callback_missing_after_s() // 60,
@@ -75,8 +79,13 @@ def finance_queue(request: HttpRequest) -> HttpResponse:
 
 
 def _deposit(public_id: Any) -> Deposit:
-    found = Deposit.objects.select_related("client", "method__credential", "transfer").filter(
-        public_id=public_id).first()  # fmt: skip
+    found = (
+        Deposit.objects.select_related(
+            "client", "method__credential", "transfer", "target_account", "account_operation"
+        )
+        .filter(public_id=public_id)
+        .first()
+    )
     if found is None:
         raise Http404("No such deposit.")
     return found
@@ -128,6 +137,24 @@ def deposit_decide(request: HttpRequest, public_id: Any) -> HttpResponse:
                        {"deposit": item, "callbacks": callbacks, "errors": _errors(error)},
                        status=400)  # fmt: skip
     messages.success(request, _("Deposit credited.") if approve else _("Deposit rejected."))
+    return redirect("backoffice:payments:deposit", public_id=item.public_id)
+
+
+@permission_required(REVIEW)
+@require_POST
+def deposit_chargeback_record(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """Finance records a chargeback with its reason (400 on bad input, nothing written)."""
+    from brokerdesk.modules.payments.chargebacks import deposit_chargeback
+
+    item = _deposit(public_id)
+    try:
+        deposit_chargeback(actor=request.user, deposit=item, reason=request.POST.get("reason", ""))
+    except ValidationError as error:
+        callbacks = item.callbacks.order_by("received_at")
+        return _render(request, "backoffice/payments/deposit.html",
+                       {"deposit": item, "callbacks": callbacks, "errors": _errors(error)},
+                       status=400)  # fmt: skip
+    messages.success(request, _("Chargeback recorded."))
     return redirect("backoffice:payments:deposit", public_id=item.public_id)
 
 

@@ -40,6 +40,7 @@ from brokerdesk.modules.payments.models import (
     DepositStatus,
     PaymentMethod,
     Withdrawal,
+    WithdrawalEntityRule,
     WithdrawalRule,
     WithdrawalStatus,
 )
@@ -59,6 +60,8 @@ AUTO_APPROVE_MAX = 500
 SECOND_APPROVER_ABOVE = 5_000
 RECENT_DEVICE_DAYS = 7
 FREQUENT_PER_DAY = 3
+# How old a KYC approval may be when the client's entity set no rule (WithdrawalEntityRule).
+KYC_MAX_AGE_DAYS = 365
 
 SIGNAL_TEXT = {
     "kyc_not_verified": "KYC not verified for withdrawals",
@@ -66,6 +69,8 @@ SIGNAL_TEXT = {
     "unusual_amount": "unusual amount (over 3× the client's largest withdrawal)",
     "unusual_frequency": "unusual frequency (3 or more withdrawals in 24 hours)",
     "over_auto_limit": "above the amount approved by rule",
+    "kyc_outdated": "KYC approval older than the entity allows",
+    "chargeback_history": "a chargeback on one of the client's deposits",
 }
 
 
@@ -78,6 +83,25 @@ def rule_for(currency: str) -> tuple[int, int]:
 
     return (to_minor(Decimal(AUTO_APPROVE_MAX), currency),
             to_minor(Decimal(SECOND_APPROVER_ABOVE), currency))  # fmt: skip
+
+
+def kyc_max_age_days(entity: Any) -> int:
+    """How many days a KYC approval stays good for withdrawals at ``entity``."""
+    row = WithdrawalEntityRule.objects.filter(legal_entity=entity).first() if entity else None
+    return row.kyc_max_age_days if row is not None else KYC_MAX_AGE_DAYS
+
+
+def kyc_outdated(client: Any, *, now: Any = None) -> bool:
+    """The client's KYC case was approved (decided) longer ago than their entity allows."""
+    from brokerdesk.modules.kyc.models import KycCase
+    from brokerdesk.modules.policy.engine import client_legal_entity
+
+    case = KycCase.objects.filter(client=client).only("decided_at", "state_changed_at").first()
+    if case is None:
+        return False
+    approved_at = case.decided_at or case.state_changed_at
+    limit = timedelta(days=kyc_max_age_days(client_legal_entity(client)))
+    return approved_at is not None and approved_at < (now or timezone.now()) - limit
 
 
 def _snapshot(w: Withdrawal) -> dict[str, Any]:
@@ -99,10 +123,10 @@ def _audit(w: Withdrawal, action: str, actor: Any, before: dict | None, reason: 
 
 
 def closed_loop_room(client: Any, method: PaymentMethod) -> int:
-    """What may still go back through ``method``: deposited through it, less withdrawals
-    through it that are not rejected or failed."""
+    """What may still go back through ``method``: deposited through it (not charged back: the
+    PSP returned that already), less withdrawals through it that are not rejected or failed."""
     deposited = Deposit.objects.filter(
-        client=client, method=method, status=DepositStatus.CREDITED
+        client=client, method=method, status=DepositStatus.CREDITED, charged_back_at__isnull=True
     ).aggregate(total=Sum("amount_minor"))["total"] or 0  # fmt: skip
     out = Withdrawal.objects.filter(client=client, method=method).exclude(
         status__in=[WithdrawalStatus.REJECTED, WithdrawalStatus.FAILED]
@@ -120,6 +144,10 @@ def signals_of(client: Any, amount_minor: int, currency: str, *,
     state = client_state(client)
     if state is None or "withdraw" not in (state.allowed_actions or []):
         found.append("kyc_not_verified")
+    elif kyc_outdated(client):
+        found.append("kyc_outdated")
+    if Deposit.objects.filter(client=client, charged_back_at__isnull=False).exists():
+        found.append("chargeback_history")
     since = timezone.now() - timedelta(days=RECENT_DEVICE_DAYS)
     if Device.objects.filter(user=client, flagged_new=True, first_seen_at__gte=since).exists():
         found.append("recent_device_change")

@@ -103,10 +103,16 @@ class SandboxAdapter(PspAdapter):
 
     def callback_parse(self, *, body: bytes, headers: Mapping[str, str]) -> PspUpdate | None:
         event = json.loads(body)
-        kinds = {"payment.updated": "payment", "payout.updated": "payout"}
+        kinds = {"payment.updated": "payment", "payout.updated": "payout",
+                 "payment.chargeback": "chargeback"}  # fmt: skip
         if event.get("type") not in kinds:
             return None
-        return self._update(event["data"], event_id=str(event.get("event_id", "")),
+        data = event["data"]
+        if kinds[event["type"]] == "chargeback":
+            dispute = data.get("chargeback") or {}
+            data = {**data, "reason_code": dispute.get("reason_code", ""),
+                    "reason": dispute.get("reason", "")}  # fmt: skip
+        return self._update(data, event_id=str(event.get("event_id", "")),
                             kind=kinds[event["type"]])  # fmt: skip
 
     def payout_start(self, request: DepositRequest, *, destination: str) -> str:

@@ -76,6 +76,7 @@ class Payment:
     destination: str = ""
     events: int = 0
     settled_minor: int | None = None  # /_sim/settle-as: the settlement file says otherwise
+    chargeback: dict[str, str] | None = None  # /_sim/chargeback: the card holder disputed it
 
     def public(self) -> dict[str, Any]:
         return {
@@ -84,6 +85,7 @@ class Payment:
             "reason_code": self.reason_code, "reason": self.reason, "fee": str(self.fee_minor),
             "created": int(self.created_at),
             "completed": int(self.completed_at) if self.completed_at else None,
+            "chargeback": self.chargeback,
         }  # fmt: skip
 
 
@@ -261,11 +263,12 @@ class PspServer(ThreadingHTTPServer):
 
     # --- Callbacks -------------------------------------------------------------------------
 
-    def callback_emit(self, payment: Payment) -> None:
+    def callback_emit(self, payment: Payment, event_type: str = "") -> None:
         """Queue the payment's current state as a signed callback, through the switches."""
         state = self.state
         body = json.dumps({
-            "event_id": f"evt_{uuid.uuid4().hex[:20]}", "type": f"{payment.kind}.updated",
+            "event_id": f"evt_{uuid.uuid4().hex[:20]}",
+            "type": event_type or f"{payment.kind}.updated",
             "data": payment.public(),
         }, separators=(",", ":")).encode()  # fmt: skip
         with state.lock:
@@ -552,6 +555,22 @@ class PspHandler(BaseHTTPRequestHandler):
             server.three_ds_complete(payment, bool(body.get("success", True)))
             self._json(payment.public())
         elif action == "payment":
+            self._json(payment.public())
+        elif action == "chargeback":
+            # The card holder disputed an approved payment: the PSP takes it back and says so.
+            with state.lock:
+                if payment.kind != "payment" or payment.status != "approved":
+                    self._json({"error": "not_approved"}, status=409)
+                    return
+                first = payment.chargeback is None
+                if first:
+                    payment.chargeback = {
+                        "reason_code": str(body.get("reason_code") or "fraudulent")[:60],
+                        "reason": str(body.get("reason") or "Disputed by the card holder")[:300],
+                        "created": str(int(time.time())),
+                    }  # fmt: skip
+            if first:
+                server.callback_emit(payment, "payment.chargeback")
             self._json(payment.public())
         elif action == "settle-as":
             # A difference to reconcile: the settlement file reports another gross amount.
