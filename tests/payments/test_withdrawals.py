@@ -260,3 +260,68 @@ def test_unusual_amount_and_frequency_are_named(world, sim):
     assert [first.signals, second.signals, third.signals] == [[], [], []]
     assert fourth.signals == ["unusual_amount", "unusual_frequency"]
     assert fourth.status == WithdrawalStatus.UNDER_REVIEW and fourth.needs_second_approval
+
+
+@pytest.mark.parametrize(
+    ("approved_days_ago", "entity_max_days", "signals"),
+    [
+        (200, None, []),  # within the default (365 days)
+        (400, None, ["kyc_outdated"]),
+        (400, 500, []),  # the entity allows 500 days
+        (120, 90, ["kyc_outdated"]),  # the entity allows 90 days only
+    ],
+)
+def test_a_kyc_approval_older_than_the_entity_allows_stops_it_named(
+    world, sim, approved_days_ago, entity_max_days, signals
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from brokerdesk.modules.kyc.models import KycCase
+    from brokerdesk.modules.payments.models import WithdrawalEntityRule
+    from brokerdesk.modules.policy.engine import client_legal_entity
+    from brokerdesk.tenants.config.models import LegalEntity
+
+    approved_at = timezone.now() - timedelta(days=approved_days_ago)
+    KycCase.objects.filter(client=world["trader"]).update(decided_at=approved_at)
+    if entity_max_days is not None:
+        entity = LegalEntity.objects.create(name="Pay Markets UK", jurisdiction="GB",
+                                            allowed_countries=["GB"])  # fmt: skip
+        assert client_legal_entity(world["trader"]) == entity
+        WithdrawalEntityRule.objects.create(legal_entity=entity, kyc_max_age_days=entity_max_days)
+
+    w = request(world, "50.00")
+
+    assert w.signals == signals
+    assert w.status == (WithdrawalStatus.UNDER_REVIEW if signals else WithdrawalStatus.SENT)
+    assert w.auto_approved is not bool(signals)
+    if signals:
+        review = AuditEntry.objects.get(action="payments.withdrawal.review")
+        assert review.reason == "KYC approval older than the entity allows"
+
+
+def test_a_chargeback_on_any_deposit_stops_it_named(world, sim, tenant_client):
+    from brokerdesk.modules.payments.chargebacks import deposit_chargeback
+    from brokerdesk.modules.payments.models import Deposit
+
+    other = deposit_start(actor=world["trader"], method=world["method"], amount="100.00",
+                          currency="USD", idempotency_key="dep-2", target=TARGET)  # fmt: skip
+    sim.pay(other.psp_payment_id)
+    deliver_all(sim, tenant_client, world["credential"], other.psp_payment_id)
+    clean = request(world, "50.00")
+    deposit_chargeback(actor=world["finance"], deposit=Deposit.objects.get(pk=other.pk),
+                       reason="Issuer dispute")  # fmt: skip
+
+    stopped = request(world, "50.00")
+
+    assert clean.signals == [] and clean.auto_approved
+    assert stopped.signals == ["chargeback_history"]
+    assert stopped.status == WithdrawalStatus.UNDER_REVIEW and not stopped.auto_approved
+    review = AuditEntry.objects.get(action="payments.withdrawal.review")
+    assert review.reason == "a chargeback on one of the client's deposits"
+    # Finance sees the signal named in the queue.
+    tenant_client.force_login(world["finance"])
+    queue = tenant_client.get("/backoffice/payments/withdrawals/").content.decode()
+    row = queue.split(f'data-withdrawal="{stopped.public_id}"')[1].split("</tr>")[0]
+    assert "chargeback_history" in row
