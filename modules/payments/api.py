@@ -80,7 +80,17 @@ def _refused(exc: DjangoValidationError) -> Response:
                          "detail": detail["idempotency_key"][0]}, status=422)  # fmt: skip
     if "__all__" in detail:
         detail["non_field_errors"] = detail.pop("__all__")
+    policy_code = _policy_code(exc)
+    if policy_code:
+        detail["code"] = policy_code
     raise ValidationError(detail)
+
+
+def _policy_code(exc: DjangoValidationError) -> str:
+    """The policy engine's stable reason code of a whole-request refusal, if it carries one."""
+    if hasattr(exc, "error_dict") or not exc.error_list:
+        return ""
+    return str(exc.error_list[0].code or "")
 
 
 class MethodSerializer(serializers.Serializer):

@@ -21,7 +21,10 @@ def deposit_decision(client: Any, *, amount_minor: int, currency: str, method: A
 
 
 def withdrawal_decision(client: Any, *, amount_minor: int, currency: str,
-                        method: Any) -> tuple[bool, str]:  # fmt: skip
-    """(allowed, the reason shown to the trader when not): the policy engine's "withdraw"."""
+                        method: Any) -> tuple[bool, str, str]:  # fmt: skip
+    """(allowed, the reason shown to the trader when not, the engine's stable reason code):
+    the policy engine's "withdraw"."""
     decision = decide(client, Action.WITHDRAW, amount_minor=amount_minor, currency=currency)
-    return decision.allowed, "" if decision.allowed else decision.message
+    if decision.allowed:
+        return True, "", ""
+    return False, decision.message, str(decision.code)

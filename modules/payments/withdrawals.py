@@ -191,10 +191,10 @@ def withdrawal_request(*, actor: Any, method: PaymentMethod | None, amount: Any,
         raise ValidationError({"amount": _("%(method)s pays out %(low)s to %(high)s %(currency)s.")
                                % {"method": method.name, "low": method.min_amount,
                                   "high": method.max_amount, "currency": currency}})  # fmt: skip
-    allowed, why = withdrawal_decision(actor, amount_minor=amount_minor, currency=currency,
-                                       method=method)  # fmt: skip
+    allowed, why, code = withdrawal_decision(actor, amount_minor=amount_minor,
+                                             currency=currency, method=method)  # fmt: skip
     if not allowed:
-        raise ValidationError(why)
+        raise ValidationError(why, code=code)
     try:
         withdrawal = _hold_and_decide(actor, method, amount_minor, currency, key, fingerprint)
     except IntegrityError:
