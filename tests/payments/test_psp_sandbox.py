@@ -271,3 +271,24 @@ def test_the_control_surface_wants_its_token(sim):
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None
+
+
+def test_a_chargeback_of_an_approved_payment_is_one_signed_callback(sim, receiver):
+    payment = payment_new(sim, receiver, "order-chargeback")
+    with pytest.raises(urllib.error.HTTPError) as not_yet:
+        sim.control("chargeback", {"payment_id": payment["id"]})
+    assert not_yet.value.code == 409
+    sim.pay(payment["id"])
+    receiver.wait_for(1)
+
+    first = sim.control("chargeback", {"payment_id": payment["id"], "reason_code": "fraud",
+                                       "reason": "Card holder disputes"})  # fmt: skip
+    again = sim.control("chargeback", {"payment_id": payment["id"], "reason": "Other"})
+    events = receiver.wait_for(2)
+    time.sleep(0.3)
+
+    assert first["chargeback"]["reason"] == again["chargeback"]["reason"] == "Card holder disputes"
+    assert [e["body"]["type"] for e in receiver.received] == ["payment.updated",
+                                                               "payment.chargeback"]  # fmt: skip
+    assert events[1]["body"]["data"]["chargeback"]["reason_code"] == "fraud"
+    assert events[1]["body"]["data"]["status"] == "approved" and events[1]["verified"]

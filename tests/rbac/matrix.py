@@ -344,6 +344,9 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     ("POST", "backoffice:payments:deposit-poll", (302, 403, 302, 403, 403, 302, 403, 403)),
     # Reviewing needs payments.review_deposits; an empty note is a 400.
     ("POST", "backoffice:payments:deposit-review", (302, 403, 400, 403, 403, 400, 403, 403)),
+    # Recording a chargeback needs payments.review_deposits too; an empty reason is a 400.
+    ("POST", "backoffice:payments:deposit-chargeback", (302, 403, 400, 403, 403, 400, 403, 403)),
+    ("POST", "payments-api:deposit-chargeback", (403, 403, 400, 403, 403, 400, 403, 403)),
     # Withdrawals: payments.view reads them, payments.approve_withdrawal decides. The target
     # is completed: approving it is a 400, and so is rejecting without a reason.
     ("GET", "backoffice:payments:withdrawals", (302, 403, 200, 403, 403, 200, 403, 403)),

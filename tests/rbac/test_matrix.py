@@ -140,6 +140,8 @@ TARGETS = {
     "backoffice:payments:deposit": "deposit",
     "backoffice:payments:deposit-poll": "deposit",
     "backoffice:payments:deposit-review": "deposit",
+    "backoffice:payments:deposit-chargeback": "deposit",
+    "payments-api:deposit-chargeback": "deposit",
     "backoffice:payments:method": "payment_method",
     "payments-api:method": "payment_method",
     "payments-api:deposit": "deposit",

@@ -49,7 +49,8 @@ def _arg(key: str) -> Any:
 def payments_providers() -> dict[str, object]:
     deposit_routes = [
         "backoffice:payments:deposit", "backoffice:payments:deposit-poll",
-        "backoffice:payments:deposit-review",
+        "backoffice:payments:deposit-review", "backoffice:payments:deposit-chargeback",
+        "payments-api:deposit-chargeback",
         "payments-api:deposit", "portal:deposit-detail", "portal:deposit-status",
     ]  # fmt: skip
     withdrawal_routes = [
