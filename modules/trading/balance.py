@@ -245,8 +245,16 @@ def _audit_view(op: BalanceOperation) -> dict[str, Any]:
 
 
 def _locked(op: BalanceOperation) -> BalanceOperation | None:
-    """The operation, row-locked, if it is still open (a concurrent settle may have closed it)."""
-    current = BalanceOperation.objects.select_for_update().select_related("account").get(pk=op.pk)
+    """The operation, row-locked, if it is still open (a concurrent settle may have closed it).
+
+    Only the operation's row: locking the joined account too would make a concurrent request
+    on that account (holding the wallet and mirror, its commit checking the account key)
+    deadlock with this one waiting for the same ledger accounts."""
+    current = (
+        BalanceOperation.objects.select_for_update(of=("self",))
+        .select_related("account")
+        .get(pk=op.pk)
+    )
     return current if current.status in OPEN_OPERATION_STATUSES else None
 
 
