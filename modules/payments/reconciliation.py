@@ -211,6 +211,14 @@ def reconciliation_run(*, day: date | None = None) -> dict[str, int]:
     _psp_leg(day, counts)
     for name, value in platform_leg(day).items():
         counts[name] = counts.get(name, 0) + value
+    # The run itself is on the record, with what it found, even when it found nothing.
+    audit_record(
+        actor=ACTOR,
+        action="payments.reconciliation.run",
+        target=AuditTarget(type="reconciliation_run", public_id=day.isoformat()),
+        before=None,
+        after=counts,
+    )
     return counts
 
 
