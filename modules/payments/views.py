@@ -211,8 +211,7 @@ def reconciliation_resolve(request: HttpRequest, public_id: Any) -> HttpResponse
         reconciliation_item_resolve(actor=request.user, item=item,
                                     note=request.POST.get("note", ""))  # fmt: skip
     except ValidationError as error:
-        return _reconciliation_page(request, errors={"resolve": _errors(error).get("note", []),
-                                                     "resolve_item": [str(item.public_id)]},
+        return _reconciliation_page(request, errors={"resolve": _errors(error).get("note", [])},
                                     status=400)  # fmt: skip
     messages.success(request, _("Difference resolved."))
     return redirect("backoffice:payments:reconciliation")
