@@ -247,3 +247,32 @@ def test_the_service_refuses_someone_without_the_permission(world):
         reconciliation_item_resolve(actor=support, item=platform, note="fine")
     platform.refresh_from_db()
     assert platform.is_open
+
+
+def test_the_api_lists_filters_and_resolves(world, tenant_client):
+    platform, balance = _two_items(world)
+    finance = user_make("finance@rec.example", roles=[default_roles_ensure()["finance"]])
+    tenant_client.force_login(finance)
+    api = "/api/v1/payments/reconciliation/"
+
+    every = tenant_client.get(api).json()
+    only = tenant_client.get(api, {"kind": "platform_only", "status": "open"}).json()
+    bad = tenant_client.get(api, {"kind": "nonsense", "status": "maybe"})
+    empty = tenant_client.post(f"{api}{platform.public_id}/resolve/", {"note": ""},
+                               content_type="application/json")  # fmt: skip
+    done = tenant_client.post(f"{api}{platform.public_id}/resolve/", {"note": "booked"},
+                              content_type="application/json")  # fmt: skip
+    again = tenant_client.post(f"{api}{platform.public_id}/resolve/", {"note": "booked"},
+                               content_type="application/json")  # fmt: skip
+
+    assert {row["id"] for row in every} == {str(platform.public_id), str(balance.public_id)}
+    [row] = only
+    assert (row["kind"], row["leg"], row["platform_amount"], row["crm_amount"]) == (
+        "platform_only", "platform", "50.00", None)  # fmt: skip
+    assert row["account"] == str(world["account"].public_id)
+    assert bad.status_code == 400 and set(bad.json()) == {"kind", "status"}
+    assert empty.status_code == 400 and "note" in empty.json()
+    assert done.status_code == 200 and done.json()["status"] == "resolved"
+    assert done.json()["resolved_by"] == finance.email and done.json()["resolution"] == "booked"
+    assert again.status_code == 400
+    assert AuditEntry.objects.filter(action="payments.reconciliation.resolve").count() == 1

@@ -408,6 +408,9 @@ def _payments_requests(world) -> list[tuple[str, str, dict]]:
         ("post", reverse("backoffice:payments:reconciliation"), {"day": "2026-11-20"}),
         ("post", reverse("backoffice:payments:reconciliation-resolve",
                          kwargs=reconciliation_item), {"note": "Sales tries"}),
+        ("get", reverse("payments-api:reconciliation"), {}),
+        ("post", reverse("payments-api:reconciliation-resolve", kwargs=reconciliation_item),
+         {"note": "Sales tries"}),
         # Withdrawals: Sales neither reads nor approves one.
         ("get", reverse("backoffice:payments:withdrawals"), {}),
         ("get", reverse("backoffice:payments:withdrawal", kwargs=withdrawal), {}),

@@ -78,6 +78,7 @@ def payments_providers() -> dict[str, object]:
         **{name: _arg("payments-withdrawal") for name in withdrawal_routes},
         "backoffice:payments:method": _arg("payments-method"),
         "backoffice:payments:reconciliation-resolve": _arg("payments-reconciliation-item"),
+        "payments-api:reconciliation-resolve": _arg("payments-reconciliation-item"),
         "payments-api:method": _arg("payments-method"),
         # A POST-only endpoint: the walker's GET is a 405, whoever asks.
         "payments-callback": lambda canary: {
