@@ -162,10 +162,14 @@ def server_differences(server: TradingServer, counts: dict[str, int]) -> list[Pl
         residue = _balance_residue(account, platform_minor, results, explained[login])
         if residue:
             # Trading may have landed after the import: read the account's deals and again.
-            account_deals_import(server, login, since=account.created_at - timedelta(days=1),
-                                 gateway=gateway)  # fmt: skip
+            try:
+                account_deals_import(server, login, since=account.created_at - timedelta(days=1),
+                                     gateway=gateway)  # fmt: skip
+                platform_minor = gateway.account_get(login).balance_minor
+            except base.PlatformError as exc:
+                logger.warning("reconciliation: re-reading %s on server %s: %s", login,
+                               server.pk, exc)  # fmt: skip
             results = _trading_results(server, [login]).get(login, 0)
-            platform_minor = gateway.account_get(login).balance_minor
             residue = _balance_residue(account, platform_minor, results, explained[login])
         if residue:
             differences.append(
