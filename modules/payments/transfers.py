@@ -261,11 +261,13 @@ def _return_to_source(t: InternalTransfer, error: str, attempt: int) -> Internal
 def _returning_record(t: InternalTransfer, op: BalanceOperation, error: str) -> None:
     """Link the return leg to the transfer, keep the target's refusal, and audit it."""
     with transaction.atomic():
-        InternalTransfer.objects.filter(pk=t.pk, return_operation__isnull=True).update(
+        linked = InternalTransfer.objects.filter(pk=t.pk, return_operation__isnull=True).update(
             return_operation=op, error=error[:500], updated_at=timezone.now()
         )
         before = _snapshot(t)
         t.return_operation, t.error = op, error[:500]
+        if not linked:  # a concurrent advance linked the same operation (same key) first
+            return
         audit_record(
             actor="payments-transfers", action="payments.transfer.returning",
             target=t, before=before, after=_snapshot(t), reason=error[:500],
