@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
@@ -100,20 +100,6 @@ def _transfer_activity(t: InternalTransfer) -> Activity:
                     status_text(t), reverse("portal:transfers"), t.created_at)  # fmt: skip
 
 
-def recent_activity(client: Any, *, limit: int = 8) -> list[Activity]:
-    """The latest deposits, withdrawals and transfers together, newest first (3 queries)."""
-    deposits = Deposit.objects.filter(client=client).select_related("method")[:limit]
-    withdrawals = Withdrawal.objects.filter(client=client).select_related("method")[:limit]
-    transfers = InternalTransfer.objects.filter(client=client).select_related(
-        "source_account", "target_account")[:limit]  # fmt: skip
-    rows = [
-        *map(_deposit_activity, deposits),
-        *map(_withdrawal_activity, withdrawals),
-        *map(_transfer_activity, transfers),
-    ]
-    return sorted(rows, key=lambda row: row.at, reverse=True)[:limit]
-
-
 PENDING_DEPOSITS = (DepositStatus.INITIATED, DepositStatus.PENDING, DepositStatus.UNDER_REVIEW)
 PENDING_WITHDRAWALS = (
     WithdrawalStatus.REQUESTED,
@@ -121,20 +107,36 @@ PENDING_WITHDRAWALS = (
     WithdrawalStatus.APPROVED,
     WithdrawalStatus.SENT,
 )
+PENDING_LIMIT = 20
 
 
-def pending_items(client: Any) -> list[Activity]:
-    """What is still on its way, oldest first, each with what happens next (3 queries)."""
-    rows = [
-        *map(_deposit_activity, Deposit.objects.filter(
-            client=client, status__in=PENDING_DEPOSITS).select_related("method")[:20]),
-        *map(_withdrawal_activity, Withdrawal.objects.filter(
-            client=client, status__in=PENDING_WITHDRAWALS).select_related("method")[:20]),
-        *map(_transfer_activity, InternalTransfer.objects.filter(
-            client=client, status__in=OPEN_TRANSFER_STATUSES).select_related(
-            "source_account", "target_account")[:20]),
+def _latest_and_open(rows: Any, open_statuses: Any, limit: int) -> list[Any]:
+    """One query: the ``limit`` newest rows and every row still open, newest first."""
+    newest = rows.order_by("-created_at", "-id").values("pk")[:limit]
+    both = rows.filter(Q(pk__in=newest) | Q(status__in=open_statuses))
+    return list(both.order_by("-created_at", "-id")[: limit + PENDING_LIMIT])
+
+
+def activity_of(client: Any, *, limit: int = 8) -> tuple[list[Activity], list[Activity]]:
+    """The latest deposits, withdrawals and transfers together (newest first), and those
+    still in progress (oldest first), each with what happens next: 3 queries."""
+    kinds = [
+        (_latest_and_open(Deposit.objects.filter(client=client).select_related("method"),
+                          PENDING_DEPOSITS, limit), PENDING_DEPOSITS, _deposit_activity),
+        (_latest_and_open(Withdrawal.objects.filter(client=client).select_related("method"),
+                          PENDING_WITHDRAWALS, limit), PENDING_WITHDRAWALS, _withdrawal_activity),
+        (_latest_and_open(InternalTransfer.objects.filter(client=client).select_related(
+            "source_account", "target_account"), OPEN_TRANSFER_STATUSES, limit),
+         OPEN_TRANSFER_STATUSES, _transfer_activity),
     ]  # fmt: skip
-    return sorted(rows, key=lambda row: row.at)
+    recent: list[Activity] = []
+    pending: list[Activity] = []
+    for rows, open_statuses, line in kinds:
+        recent += [line(row) for row in rows[:limit]]
+        pending += [line(row) for row in rows if row.status in open_statuses][:PENDING_LIMIT]
+    recent.sort(key=lambda row: row.at, reverse=True)
+    pending.sort(key=lambda row: row.at)
+    return recent[:limit], pending
 
 
 def equity_totals(client: Any) -> list[Equity]:
@@ -212,10 +214,11 @@ def balance_charts(wallets: list[Account], *, days: int = CHART_DAYS) -> list[Ch
 def dashboard_of(client: Any) -> dict[str, Any]:
     """Everything the dashboard tiles show for ``client``."""
     wallets = wallets_of(client)
+    activity, pending = activity_of(client)
     return {
         "wallets": wallets,
         "charts": balance_charts(wallets),
         "equity": equity_totals(client),
-        "activity": recent_activity(client),
-        "pending": pending_items(client),
+        "activity": activity,
+        "pending": pending,
     }

@@ -144,6 +144,7 @@ TARGETS = {
     "payments-api:method": "payment_method",
     "payments-api:deposit": "deposit",
     "backoffice:payments:reconciliation-resolve": "reconciliation_item",
+    "payments-api:reconciliation-resolve": "reconciliation_item",
     **{
         name: "withdrawal"
         for name in (
