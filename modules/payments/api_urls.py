@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from brokerdesk.modules.payments import api
+from brokerdesk.modules.payments import api, reconciliation_api
 
 app_name = "payments-api"
 urlpatterns = [
@@ -27,5 +27,15 @@ urlpatterns = [
         "withdrawals/<uuid:public_id>/reject/",
         api.WithdrawalRejectView.as_view(),
         name="withdrawal-reject",
+    ),
+    path(
+        "reconciliation/",
+        reconciliation_api.ReconciliationListView.as_view(),
+        name="reconciliation",
+    ),
+    path(
+        "reconciliation/<uuid:public_id>/resolve/",
+        reconciliation_api.ReconciliationResolveView.as_view(),
+        name="reconciliation-resolve",
     ),
 ]

@@ -474,49 +474,152 @@ class Withdrawal(models.Model):
 
 
 class ReconciliationKind(models.TextChoices):
+    # The PSP leg: the settlement file, the deposits and the PSP's clearing account.
     MISSING_IN_CRM = "missing_in_crm", _("Settled by the PSP, not credited here")
     MISSING_AT_PSP = "missing_at_psp", _("Credited here, not in the PSP's settlement")
     AMOUNT_MISMATCH = "amount_mismatch", _("Amounts differ")
     LEDGER_MISMATCH = "ledger_mismatch", _("The ledger transfer differs from the deposit")
+    LEDGER_ONLY = "ledger_only", _("Money moved on the PSP's clearing account without a deposit")
+    # The platform leg: each trading account's platform balance against its ledger mirror …
+    BALANCE_DIFFERS = (
+        "balance_differs",
+        _("The platform balance is not the ledger mirror plus trading results"),
+    )
+    # … and each balance operation's ledger pair against the platform's deal
+    # (trading/sync_selectors.reconciliation names them).
+    PLATFORM_ONLY = "platform_only", _("A balance operation on the platform the CRM did not make")
+    CRM_ONLY = "crm_only", _("Applied in the CRM, absent from the platform")
+    AMOUNT_DIFFERS = "amount_differs", _("The platform's amount is not the CRM's")
+    TICKET_DIFFERS = "ticket_differs", _("The platform's deal is not the one the CRM recorded")
+    NOT_APPLIED_BUT_ON_PLATFORM = (
+        "not_applied_but_on_platform",
+        _("Voided or refused in the CRM, yet on the platform"),
+    )
+    LEDGER_NOT_POSTED = "ledger_not_posted", _("Applied, but its ledger hold is not posted")
+    UNRESOLVED_ON_PLATFORM = (
+        "unresolved_on_platform",
+        _("Still open in the CRM, already on the platform"),
+    )
+
+
+PLATFORM_RECONCILIATION_KINDS = frozenset(
+    {
+        ReconciliationKind.BALANCE_DIFFERS,
+        ReconciliationKind.PLATFORM_ONLY,
+        ReconciliationKind.CRM_ONLY,
+        ReconciliationKind.AMOUNT_DIFFERS,
+        ReconciliationKind.TICKET_DIFFERS,
+        ReconciliationKind.NOT_APPLIED_BUT_ON_PLATFORM,
+        ReconciliationKind.LEDGER_NOT_POSTED,
+        ReconciliationKind.UNRESOLVED_ON_PLATFORM,
+    }
+)
+
+
+class ReconciliationStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    RESOLVED = "resolved", _("Resolved")
 
 
 class ReconciliationItem(models.Model):
-    """One difference a daily reconciliation run found; opened once per day and payment."""
+    """One difference a daily reconciliation run found, opened once per (day, kind, subject);
+    Finance resolves it with a reason. ``subject`` names what differs: a PSP payment, a
+    clearing-account transfer, a trading account or a balance operation."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     credential = models.ForeignKey(
-        "tenant_config.PspCredential", on_delete=models.PROTECT, related_name="+"
-    )
+        "tenant_config.PspCredential", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )  # fmt: skip
     day = models.DateField()
-    kind = models.CharField(max_length=20, choices=ReconciliationKind.choices)
-    psp_payment_id = models.CharField(max_length=100)
+    kind = models.CharField(max_length=32, choices=ReconciliationKind.choices)
+    subject = models.CharField(max_length=200)
+    psp_payment_id = models.CharField(max_length=100, blank=True, default="")
     currency = models.CharField(max_length=8)
+    # The two sides in minor units: the PSP's (settlement) or the platform's, and ours.
     psp_minor = MinorUnitsField(null=True, blank=True)
+    platform_minor = MinorUnitsField(null=True, blank=True)
     crm_minor = MinorUnitsField(null=True, blank=True)
     deposit = models.ForeignKey(
         Deposit, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    account = models.ForeignKey(
+        "trading.TradingAccount", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )  # fmt: skip
+    operation = models.ForeignKey(
+        "trading.BalanceOperation", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )  # fmt: skip
+    ticket = models.BigIntegerField(null=True, blank=True)  # the platform's deal
+    ledger_transfer = models.ForeignKey(
+        "ledger.Transfer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    detail = models.CharField(max_length=300, blank=True, default="")
+    status = models.CharField(
+        max_length=12, choices=ReconciliationStatus.choices, default=ReconciliationStatus.OPEN
+    )
     found_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolution = models.CharField(max_length=500, blank=True, default="")
 
     class Meta:
         ordering = ["-day", "-found_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["credential", "day", "psp_payment_id", "kind"],
-                name="payments_reconciliation_once",
-            )
+                fields=["day", "kind", "subject"], name="payments_reconciliation_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in ReconciliationStatus]),
+                name="payments_reconciliation_status_valid",
+            ),
+            # Resolved exactly when someone said when and why.
+            models.CheckConstraint(
+                condition=Q(status=ReconciliationStatus.OPEN, resolved_at__isnull=True)
+                | (
+                    Q(status=ReconciliationStatus.RESOLVED, resolved_at__isnull=False)
+                    & ~Q(resolution="")
+                ),
+                name="payments_reconciliation_resolved_has_reason",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "kind"], name="payments_recon_status_kind"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.day} {self.kind} {self.psp_payment_id}"
+        return f"{self.day} {self.kind} {self.subject}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == ReconciliationStatus.OPEN
+
+    @property
+    def leg(self) -> str:
+        return "platform" if self.kind in PLATFORM_RECONCILIATION_KINDS else "psp"
+
+    def _amount(self, minor: int | None) -> Decimal | None:
+        return None if minor is None else from_minor(minor, self.currency)
 
     @property
     def psp_amount(self) -> Decimal | None:
-        return None if self.psp_minor is None else from_minor(self.psp_minor, self.currency)
+        return self._amount(self.psp_minor)
+
+    @property
+    def platform_amount(self) -> Decimal | None:
+        return self._amount(self.platform_minor)
 
     @property
     def crm_amount(self) -> Decimal | None:
-        return None if self.crm_minor is None else from_minor(self.crm_minor, self.currency)
+        return self._amount(self.crm_minor)
+
+    @property
+    def their_amount(self) -> Decimal | None:
+        """The outside side: the PSP's settlement or the trading platform."""
+        return self.psp_amount if self.leg == "psp" else self.platform_amount
 
 
 class TransferKind(models.TextChoices):
@@ -530,6 +633,8 @@ class TransferStatus(models.TextChoices):
     # A platform leg's outcome is not known yet: the settle task decides, never a guess.
     PENDING_SYNC = "pending_sync", _("Pending sync with the trading platform")
     COMPLETED = "completed", _("Completed")
+    # The target's platform refused the money; it went back to the source account.
+    RETURNED = "returned", _("Returned to the source account")
     FAILED = "failed", _("Failed")
 
 
@@ -566,6 +671,11 @@ class InternalTransfer(models.Model):
         related_name="+",
     )  # fmt: skip
     in_operation = models.OneToOneField(
+        "trading.BalanceOperation", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )  # fmt: skip
+    # Account to account, the target refused: the money goes back to the source (exactly once).
+    return_operation = models.OneToOneField(
         "trading.BalanceOperation", null=True, blank=True, on_delete=models.PROTECT,
         related_name="+",
     )  # fmt: skip

@@ -32,7 +32,8 @@ RECONCILE_TASK = "payments.reconciliation_run"
 
 @app.task(name=RECONCILE_TASK)
 def reconciliation_run_task(day: str | None = None) -> dict[str, int]:
-    """Yesterday's (or ``day``'s, YYYY-MM-DD) settlement files against deposits and ledger."""
+    """Yesterday's (or ``day``'s, YYYY-MM-DD) settlement files against deposits and ledger,
+    and the trading platforms against the ledger (payments/reconciliation.py)."""
     from datetime import date
 
     from brokerdesk.modules.payments.reconciliation import reconciliation_run

@@ -12,7 +12,10 @@ A leg whose outcome is unknown leaves the transfer "pending sync"; :func:`transf
 (run again by a task and the payments sweep) reads the legs' settled states and takes the next
 step, so the transfer ends with exactly one effect. Leg keys derive from the transfer's id, so
 running it twice never makes a second leg. Should the platform refuse the deposit leg of an
-account → account transfer, the money stays in the wallet and the transfer says so.
+account → account transfer, the money goes back to the source account by a third balance
+operation (a deposit from the wallet, exactly once like the others; pending sync while its
+outcome is unknown) and the transfer is "returned"; only if the platform refuses that too
+does the money stay in the wallet, and the transfer says so.
 """
 
 from __future__ import annotations
@@ -224,8 +227,58 @@ def transfer_advance(t: InternalTransfer, *, attempt: int = 0) -> InternalTransf
         if op.status in OPEN_OPERATION_STATUSES:
             return _pending(t, attempt)
         if op.status != OperationStatus.APPLIED:
+            if index == 1:
+                return _return_to_source(t, op.error, attempt)
             return _finish(t, TransferStatus.FAILED, _refusal_text(index, op.error))
     return _finish(t, TransferStatus.COMPLETED, "")
+
+
+def _return_to_source(t: InternalTransfer, error: str, attempt: int) -> InternalTransfer:
+    """The target's platform refused the money, which is in the wallet since the first leg:
+    send it back to the source account, exactly once (a deposit leg of its own). If the
+    platform refuses that too, the money stays in the wallet and the transfer says so."""
+    op: BalanceOperation | None = t.return_operation
+    if op is None:
+        try:
+            op = balance_operation_request(
+                account=t.source_account, kind=OperationKind.DEPOSIT,
+                amount_minor=t.amount_minor, actor=t.client,
+                idempotency_key=_leg_key(t, "return_operation"),
+                note=f"transfer {str(t.public_id)[:8]} returned",
+            )  # fmt: skip
+        except BalanceOperationRefused as exc:
+            return _finish(t, TransferStatus.FAILED, _refusal_text(1, f"{error} ({exc})"))
+        _returning_record(t, op, error)
+    else:
+        op.refresh_from_db()
+    if op.status in OPEN_OPERATION_STATUSES:
+        return _pending(t, attempt)
+    if op.status == OperationStatus.APPLIED:
+        return _finish(t, TransferStatus.RETURNED, _returned_text(t, error))
+    return _finish(t, TransferStatus.FAILED, _refusal_text(1, f"{error} ({op.error})"))
+
+
+def _returning_record(t: InternalTransfer, op: BalanceOperation, error: str) -> None:
+    """Link the return leg to the transfer, keep the target's refusal, and audit it."""
+    with transaction.atomic():
+        linked = InternalTransfer.objects.filter(pk=t.pk, return_operation__isnull=True).update(
+            return_operation=op, error=error[:500], updated_at=timezone.now()
+        )
+        before = _snapshot(t)
+        t.return_operation, t.error = op, error[:500]
+        if not linked:  # a concurrent advance linked the same operation (same key) first
+            return
+        audit_record(
+            actor="payments-transfers", action="payments.transfer.returning",
+            target=t, before=before, after=_snapshot(t), reason=error[:500],
+        )  # fmt: skip
+
+
+def _returned_text(t: InternalTransfer, error: str) -> str:
+    return _(
+        "The target account's trading platform refused the money, so it went back to account "
+        "%(login)s: %(error)s"
+    ) % {"login": t.source_account.login, "error": error}
 
 
 def _refusal_text(index: int, error: str) -> str:
@@ -301,12 +354,17 @@ def transfers_advance() -> int:
 
 def status_text(t: InternalTransfer) -> str:
     """What the trader reads about the transfer's state."""
+    if t.status == TransferStatus.PENDING_SYNC and t.return_operation_id:
+        return _(
+            "The target account's trading platform refused the money; it is on its way back "
+            "to account %(login)s. Waiting for the platform to confirm; nothing is lost."
+        ) % {"login": t.source_account.login}
     if t.status == TransferStatus.PENDING_SYNC:
         return _(
             "Waiting for the trading platform to confirm. The transfer will complete once, or "
             "be reversed; nothing is lost."
         )
-    if t.status == TransferStatus.FAILED:
+    if t.status in (TransferStatus.FAILED, TransferStatus.RETURNED):
         return t.error
     if t.status == TransferStatus.COMPLETED:
         return _("Completed.")

@@ -31,6 +31,11 @@ urlpatterns = [
     ),
     path("transfers/", views.transfer_list, name="transfers"),
     path("reconciliation/", views.reconciliation, name="reconciliation"),
+    path(
+        "reconciliation/<uuid:public_id>/resolve/",
+        views.reconciliation_resolve,
+        name="reconciliation-resolve",
+    ),
     path("methods/", views.method_list, name="methods"),
     path("methods/<uuid:public_id>/", views.method_edit, name="method"),
 ]

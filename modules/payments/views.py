@@ -161,18 +161,53 @@ def deposit_chargeback_record(request: HttpRequest, public_id: Any) -> HttpRespo
 # --- Reconciliation ----------------------------------------------------------------------------
 
 
+def _reconciliation_filters(request: HttpRequest) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """``?kind=`` and ``?status=`` as chosen; an unknown value is a field error."""
+    from brokerdesk.modules.payments.models import ReconciliationKind, ReconciliationStatus
+
+    chosen = {name: request.GET.get(name, "").strip() for name in ("kind", "status")}
+    errors: dict[str, list[str]] = {}
+    if chosen["kind"] and chosen["kind"] not in ReconciliationKind.values:
+        errors["kind"] = [_("Choose one of the listed kinds.")]
+    if chosen["status"] and chosen["status"] not in ReconciliationStatus.values:
+        errors["status"] = [_("Choose open or resolved.")]
+    return chosen, errors
+
+
+def _reconciliation_page(request: HttpRequest, *, errors: dict[str, list[str]],
+                         status: int = 200) -> HttpResponse:  # fmt: skip
+    from brokerdesk.modules.payments.models import (
+        ReconciliationItem,
+        ReconciliationKind,
+        ReconciliationStatus,
+    )
+
+    chosen, filter_errors = _reconciliation_filters(request)
+    items = ReconciliationItem.objects.select_related(
+        "credential", "deposit", "account", "resolved_by")  # fmt: skip
+    if not filter_errors:
+        items = items.filter(**{name: value for name, value in chosen.items() if value})
+    context = {
+        "items": items[:300] if not filter_errors else [],
+        "errors": {**errors, **filter_errors},
+        "chosen": chosen,
+        "kinds": ReconciliationKind.choices,
+        "statuses": ReconciliationStatus.choices,
+    }
+    status = 400 if filter_errors else status
+    return _render(request, "backoffice/payments/reconciliation.html", context, status=status)
+
+
 @permission_required(VIEW)
 @require_http_methods(["GET", "POST"])
 def reconciliation(request: HttpRequest) -> HttpResponse:
-    """Differences the daily runs found; Finance may run a day again (a rerun opens only
-    what is new)."""
+    """Differences the daily runs found, by kind and status; Finance may run a day again (a
+    rerun opens only what is new)."""
     from datetime import date
 
     from brokerdesk.modules.identity.rbac.checks import permission_check
-    from brokerdesk.modules.payments.models import ReconciliationItem
     from brokerdesk.modules.payments.reconciliation import reconciliation_run
 
-    errors: dict[str, list[str]] = {}
     if request.method == "POST":
         if not permission_check(request.user, REVIEW):
             raise PermissionDenied("You need the permission 'payments.review_deposits'.")
@@ -180,15 +215,33 @@ def reconciliation(request: HttpRequest) -> HttpResponse:
             day = date.fromisoformat(request.POST.get("day", ""))
         except ValueError:
             errors = {"day": [_("Enter a date as YYYY-MM-DD.")]}
-        else:
-            counts = reconciliation_run(day=day)
-            messages.success(request, _("%(day)s: %(opened)d new difference(s) of %(found)d found.")
-                             % {"day": day, "opened": counts["opened"],
-                                "found": counts["differences"]})  # fmt: skip
-            return redirect("backoffice:payments:reconciliation")
-    items = ReconciliationItem.objects.select_related("credential", "deposit")[:300]
-    return _render(request, "backoffice/payments/reconciliation.html",
-                   {"items": items, "errors": errors}, status=400 if errors else 200)  # fmt: skip
+            return _reconciliation_page(request, errors=errors, status=400)
+        counts = reconciliation_run(day=day)
+        messages.success(request, _("%(day)s: %(opened)d new difference(s) of %(found)d found.")
+                         % {"day": day, "opened": counts["opened"],
+                            "found": counts["differences"]})  # fmt: skip
+        return redirect("backoffice:payments:reconciliation")
+    return _reconciliation_page(request, errors={})
+
+
+@permission_required(REVIEW)
+@require_POST
+def reconciliation_resolve(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """Finance resolves one item with the reason (400 with the field message otherwise)."""
+    from brokerdesk.modules.payments.models import ReconciliationItem
+    from brokerdesk.modules.payments.reconciliation import reconciliation_item_resolve
+
+    item = ReconciliationItem.objects.filter(public_id=public_id).first()
+    if item is None:
+        raise Http404("No such reconciliation item.")
+    try:
+        reconciliation_item_resolve(actor=request.user, item=item,
+                                    note=request.POST.get("note", ""))  # fmt: skip
+    except ValidationError as error:
+        return _reconciliation_page(request, errors={"resolve": _errors(error).get("note", [])},
+                                    status=400)  # fmt: skip
+    messages.success(request, _("Difference resolved."))
+    return redirect("backoffice:payments:reconciliation")
 
 
 # --- Withdrawals -----------------------------------------------------------------------------

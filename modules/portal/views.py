@@ -57,12 +57,13 @@ SECTIONS: dict[str, tuple[Promise, Promise]] = {
 def home(request: HttpRequest) -> HttpResponse:
     """A client's dashboard; everyone else sees the broker's front door."""
     if face_admits(PORTAL, request):
+        from brokerdesk.modules.payments.dashboard import dashboard_of
+
         known: dict = {}
         decisions = list(decide_all(request.user, known=known).values())
         state = known.get("kyc_state") if request.user.kind == "client" else None
-        return render(
-            request, "portal/dashboard.html", {"kyc_state": state, "decisions": decisions}
-        )
+        context = {"kyc_state": state, "decisions": decisions, **dashboard_of(request.user)}
+        return render(request, "portal/dashboard.html", context)
     return render(request, "portal/welcome.html", {"face": PORTAL})
 
 

@@ -226,7 +226,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env_int("PAYMENTS_POLL_INTERVAL_S", 60, minimum=5)),
         "args": ("payments.deposits_poll",),
     },
-    # Yesterday's PSP settlement files against deposits and the ledger, once a day.
+    # Yesterday's PSP settlement files against deposits and the ledger, and every live
+    # trading account's platform balance and balance operations against the ledger, once a day.
     "payments-reconciliation": {
         "task": "tenants.for_each_active_tenant",
         "schedule": crontab(hour=2, minute=30),

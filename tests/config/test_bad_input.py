@@ -331,7 +331,7 @@ def test_a_psp_secret_put_among_the_clear_settings_is_refused(admin, counts):
     assert errors == {
         "settings": [
             "Unknown settings: secret_key (secrets go in secrets); this provider takes "
-            "publishable_key."
+            "publishable_key, api_url."
         ]
     }
 

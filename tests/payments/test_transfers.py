@@ -212,3 +212,95 @@ def test_an_unsure_first_leg_is_pending_sync_then_the_sweep_completes_it_once(wo
         4_000,
     )
     constraints_now()
+
+
+def test_a_refused_deposit_leg_returns_the_money_to_the_source_account_once(world, sim):
+    from brokerdesk.modules.audit.models import AuditEntry
+    from brokerdesk.modules.payments.transfers import status_text, transfers_advance
+
+    a, b = world["a"], world["b"]
+    _make(world, "wallet", a, "100.00", key="fund")
+    wallet_before = refreshed(world["wallet"]).balance_minor
+    gateway_for(b.server).account_delete(b.login)  # the target is gone from its platform
+
+    made = _make(world, a, b, "40.00", key="refused")
+
+    assert made.status == TransferStatus.RETURNED
+    assert made.in_operation.status == "rejected" and made.return_operation.status == "applied"
+    assert status_text(made).startswith(
+        "The target account's trading platform refused the money, so it went back to account "
+        f"{a.login}: "
+    )
+    assert [d["Profit"] for d in balance_deals(sim, a.login)] == ["100.00", "-40.00", "40.00"]
+    assert gateway_for(a.server).account_get(a.login).balance_minor == 10_000
+    assert refreshed(mirror_of(a)).balance_minor == 10_000
+    assert refreshed(world["wallet"]).balance_minor == wallet_before
+    trail = AuditEntry.objects.filter(target_public_id=str(made.public_id)).order_by("sequence")
+    assert [e.action for e in trail] == [
+        "payments.transfer.request",
+        "payments.transfer.returning",
+        "payments.transfer.returned",
+    ]
+    # Advancing again changes nothing: the return is one operation.
+    assert transfers_advance() == 0
+    assert len(balance_deals(sim, a.login)) == 3
+    constraints_now()
+
+
+def test_an_unsure_return_is_pending_sync_then_settles_to_returned_once(world, sim):
+    from brokerdesk.modules.payments.transfers import status_text, transfers_advance
+    from brokerdesk.modules.trading.balance import operation_settle
+
+    a, b = world["a"], world["b"]
+    _make(world, "wallet", a, "100.00", key="fund")
+    wallet_before = refreshed(world["wallet"]).balance_minor
+    gateway_for(b.server).account_delete(b.login)
+    # The first leg's answer is lost: the transfer waits; settled, the deposit leg is next.
+    sim.faults(commit_then_drop=1, drop_after_auth=10)
+    made = _make(world, a, b, "40.00", key="unsure-return")
+    sim.faults_clear()
+    operation_settle(made.out_operation)
+    # The target refuses; the return to A is applied but its answer is lost too.
+    sim.faults(commit_then_drop=1, drop_after_auth=10)
+    assert transfers_advance() == 0
+    sim.faults_clear()
+
+    made.refresh_from_db()
+    assert made.status == TransferStatus.PENDING_SYNC
+    assert made.return_operation.status == "unknown"
+    assert "on its way back to account" in status_text(made)
+    assert refreshed(mirror_of(a)).balance_minor == 6_000  # the return's hold is not posted yet
+
+    operation_settle(made.return_operation)
+    assert transfers_advance() == 1
+    assert transfers_advance() == 0
+
+    made.refresh_from_db()
+    assert made.status == TransferStatus.RETURNED
+    assert [d["Profit"] for d in balance_deals(sim, a.login)] == ["100.00", "-40.00", "40.00"]
+    assert refreshed(mirror_of(a)).balance_minor == 10_000
+    assert refreshed(world["wallet"]).balance_minor == wallet_before
+    constraints_now()
+
+
+def test_a_return_refused_too_leaves_the_money_in_the_wallet_and_says_so(world, sim):
+    a, b = world["a"], world["b"]
+    _make(world, "wallet", a, "100.00", key="fund")
+    wallet_before = refreshed(world["wallet"]).balance_minor
+    # Both accounts gone from the platform after the first leg: send A's leg, then delete.
+    sim.faults(commit_then_drop=1, drop_after_auth=10)
+    made = _make(world, a, b, "40.00", key="both-gone")
+    sim.faults_clear()
+    from brokerdesk.modules.payments.transfers import transfers_advance
+    from brokerdesk.modules.trading.balance import operation_settle
+
+    operation_settle(made.out_operation)
+    gateway_for(b.server).account_delete(b.login)
+    gateway_for(a.server).account_delete(a.login)
+    transfers_advance()
+
+    made.refresh_from_db()
+    assert made.status == TransferStatus.FAILED
+    assert "it is in your wallet" in made.error
+    assert refreshed(world["wallet"]).balance_minor == wallet_before + 4_000
+    constraints_now()

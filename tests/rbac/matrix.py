@@ -362,6 +362,15 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     # empty form has no day: 400).
     ("GET", "backoffice:payments:reconciliation", (302, 403, 200, 403, 403, 200, 403, 403)),
     ("POST", "backoffice:payments:reconciliation", (302, 403, 400, 403, 403, 400, 403, 403)),
+    # Resolving an item: payments.review_deposits; an empty reason is a 400.
+    (
+        "POST",
+        "backoffice:payments:reconciliation-resolve",
+        (302, 403, 400, 403, 403, 400, 403, 403),
+    ),
+    # The same in the API: the list needs payments.view, resolving payments.review_deposits.
+    ("GET", "payments-api:reconciliation", (403, 403, 200, 403, 403, 200, 403, 403)),
+    ("POST", "payments-api:reconciliation-resolve", (403, 403, 400, 403, 403, 400, 403, 403)),
     ("GET", "backoffice:payments:methods", SUPER_ONLY_PAGE),
     ("POST", "backoffice:payments:methods", SUPER_ONLY_FORM_POST),
     ("GET", "backoffice:payments:method", SUPER_ONLY_PAGE),

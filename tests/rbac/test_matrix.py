@@ -145,6 +145,8 @@ TARGETS = {
     "backoffice:payments:method": "payment_method",
     "payments-api:method": "payment_method",
     "payments-api:deposit": "deposit",
+    "backoffice:payments:reconciliation-resolve": "reconciliation_item",
+    "payments-api:reconciliation-resolve": "reconciliation_item",
     **{
         name: "withdrawal"
         for name in (

@@ -384,6 +384,7 @@ def _trading_requests(world) -> list[tuple[str, str, dict]]:
 def _payments_requests(world) -> list[tuple[str, str, dict]]:
     deposit, method = world["ids"]["deposit"], world["ids"]["payment_method"]
     withdrawal = world["ids"]["withdrawal"]
+    reconciliation_item = world["ids"]["reconciliation_item"]
     change = {"name": "Sales method", "min_amount": "1.00"}
     return [
         ("get", reverse("backoffice:payments"), {}),
@@ -409,6 +410,11 @@ def _payments_requests(world) -> list[tuple[str, str, dict]]:
         ("get", reverse("payments-api:deposit", kwargs=deposit), {}),
         ("get", reverse("backoffice:payments:reconciliation"), {}),
         ("post", reverse("backoffice:payments:reconciliation"), {"day": "2026-11-20"}),
+        ("post", reverse("backoffice:payments:reconciliation-resolve",
+                         kwargs=reconciliation_item), {"note": "Sales tries"}),
+        ("get", reverse("payments-api:reconciliation"), {}),
+        ("post", reverse("payments-api:reconciliation-resolve", kwargs=reconciliation_item),
+         {"note": "Sales tries"}),
         # Withdrawals: Sales neither reads nor approves one.
         ("get", reverse("backoffice:payments:withdrawals"), {}),
         ("get", reverse("backoffice:payments:withdrawal", kwargs=withdrawal), {}),

@@ -12,7 +12,13 @@ from brokerdesk.modules.identity.models import User, UserKind
 from brokerdesk.modules.kyc.configuration import configuration_defaults_ensure
 from brokerdesk.modules.kyc.models import KycCase
 from brokerdesk.modules.ledger.models import Account, Entry, Transfer
-from brokerdesk.modules.payments.models import Deposit, PaymentMethod, PspCallback, Withdrawal
+from brokerdesk.modules.payments.models import (
+    Deposit,
+    PaymentMethod,
+    PspCallback,
+    ReconciliationItem,
+    Withdrawal,
+)
 from brokerdesk.tenants.config.services.psp import psp_credential_create
 from support.psp_sandbox import MERCHANT_ID, SIGNING_SECRET
 
@@ -63,6 +69,7 @@ def money_snapshot() -> dict[str, Any]:
         "deposits": sorted(Deposit.objects.values_list("public_id", "status", "transfer_id")),
         "withdrawals": sorted(Withdrawal.objects.values_list("public_id", "status",
                                                              "first_approver_id")),
+        "reconciliation": sorted(ReconciliationItem.objects.values_list("public_id", "status")),
     }  # fmt: skip
 
 
@@ -76,8 +83,8 @@ def audit_count() -> int:
 
 def payments_route_targets(trader: User) -> dict[str, dict[str, str]]:
     """Objects the payments routes of the matrix and S9 point at: a payment method on a
-    sandbox account nobody listens at (a status query fails fast, never a 500) and a
-    pending deposit of ``trader``."""
+    sandbox account nobody listens at (a status query fails fast, never a 500), a
+    pending deposit of ``trader`` and an open reconciliation item."""
     credential = sandbox_credential("http://127.0.0.1:9", name=f"Matrix PSP {uuid.uuid4().hex[:6]}")
     method = method_make(credential)
     deposit = Deposit.objects.create(
@@ -89,7 +96,13 @@ def payments_route_targets(trader: User) -> dict[str, dict[str, str]]:
         client=trader, method=method, currency="USD", amount_minor=1_000, status="completed",
         idempotency_key=f"target-{uuid.uuid4()}", request_sha256="-",
     )  # fmt: skip
+    item = ReconciliationItem.objects.create(
+        credential=credential, day=timezone.now().date(), kind="missing_in_crm",
+        subject=f"psp:{credential.public_id}:pay_unseen", psp_payment_id="pay_unseen",
+        currency="USD", psp_minor=7_000,
+    )  # fmt: skip
     return {
+        "reconciliation_item": {"public_id": str(item.public_id)},
         "payment_method": {"public_id": str(method.public_id)},
         "deposit": {"public_id": str(deposit.public_id)},
         "withdrawal": {"public_id": str(withdrawal.public_id)},

@@ -1,13 +1,19 @@
 """Isolation walker set-up for the payments routes (issue 9): each canary tenant gets a
-payment method and a deposit whose PSP reason carries the tenant's marker, so a leak of
-one tenant's methods, deposits or PSP reasons into the other shows."""
+payment method, a deposit whose PSP reason carries the tenant's marker and a reconciliation
+item with the marker in its detail, so a leak of one tenant's methods, deposits, PSP reasons
+or reconciliation items into the other shows."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from brokerdesk.modules.identity.models import User, UserKind
-from brokerdesk.modules.payments.models import Deposit, PaymentMethod, Withdrawal
+from brokerdesk.modules.payments.models import (
+    Deposit,
+    PaymentMethod,
+    ReconciliationItem,
+    Withdrawal,
+)
 from brokerdesk.tenants.config.models import PspCredential
 from support.payments import method_make, sandbox_credential
 
@@ -35,7 +41,16 @@ def payments_canary(slug: str, marker: str) -> tuple[list[str], dict[str, dict[s
                   "status": "rejected", "request_sha256": "-",
                   "reason": f"{marker} withdrawal reason"},
     )  # fmt: skip
-    return [f"{marker} PSP reason", f"{marker} withdrawal reason"], {
+    item, _ = ReconciliationItem.objects.get_or_create(
+        day="2026-11-20", kind="missing_in_crm", subject=f"psp:canary:{slug}",
+        defaults={"credential": method.credential, "psp_payment_id": f"pay_{slug}_unseen",
+                  "currency": "USD", "psp_minor": 4_545,
+                  "detail": f"{marker} reconciliation detail"},
+    )  # fmt: skip
+    secrets = [f"{marker} PSP reason", f"{marker} withdrawal reason",
+               f"{marker} reconciliation detail"]  # fmt: skip
+    return secrets, {
+        "payments-reconciliation-item": {"public_id": str(item.public_id)},
         "payments-withdrawal": {"public_id": str(withdrawal.public_id)},
         "payments-deposit": {"public_id": str(deposit.public_id)},
         "payments-method": {"public_id": str(method.public_id)},
@@ -63,6 +78,8 @@ def payments_providers() -> dict[str, object]:
         **{name: _arg("payments-deposit") for name in deposit_routes},
         **{name: _arg("payments-withdrawal") for name in withdrawal_routes},
         "backoffice:payments:method": _arg("payments-method"),
+        "backoffice:payments:reconciliation-resolve": _arg("payments-reconciliation-item"),
+        "payments-api:reconciliation-resolve": _arg("payments-reconciliation-item"),
         "payments-api:method": _arg("payments-method"),
         # A POST-only endpoint: the walker's GET is a 405, whoever asks.
         "payments-callback": lambda canary: {

@@ -11,10 +11,14 @@ import pytest
 # engine once for all six actions (the Verification and "What you can do now" cards): the KYC
 # case with its state and configuration, the profile's country, the legal entity, and —
 # before a case exists — the configuration and its initial state. An IB's home also reads the
-# IB's partner profile once (issue 10; with its SET search_path: +2). Nothing else may add to that.
+# IB's partner profile once (issue 10; with its SET search_path: +2). The client's dashboard
+# tiles (issue 9) read the wallets, the live accounts' equity, and the deposits, withdrawals
+# and transfers once each (newest and still open together): 5 queries, each with its SET
+# search_path, +10 (+2 more for the balance line once the client has a wallet). Nothing else
+# may add to that.
 HOMES = {
     "anonymous": ("/", 2),
-    "client": ("/", 18),
+    "client": ("/", 28),
     "staff": ("/backoffice/", 8),
     "ib": ("/partners/", 8),
 }

@@ -2,7 +2,9 @@
 verified with ``stripe.Webhook.construct_event`` (reference/protocols.md §2.1).
 
 Offline in tests: a fake ``stripe.HTTPClient`` answers the API and payloads are signed
-locally with ``stripe.WebhookSignature.generate_signature_header``.
+locally with ``stripe.WebhookSignature.generate_signature_header``; the credential's optional
+``api_url`` points the library at a Stripe-compatible server instead of api.stripe.com (the
+browser test runs a fake one over HTTP, as ``stripe-mock`` would).
 """
 
 from __future__ import annotations
@@ -59,6 +61,9 @@ class StripeAdapter(PspAdapter):
         options: dict[str, Any] = {"stripe_version": API_VERSION, "max_network_retries": 2}
         if self.http_client is not None:
             options["http_client"] = self.http_client
+        if self.settings.get("api_url"):
+            # A Stripe-compatible API elsewhere (stripe-mock, the browser test's fake Stripe).
+            options["base_addresses"] = {"api": self.settings["api_url"].rstrip("/")}
         return stripe.StripeClient(key, **options)
 
     def payment_start(self, request: DepositRequest) -> PaymentStart:

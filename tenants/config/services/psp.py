@@ -34,8 +34,11 @@ class ProviderFields:
 
 
 PROVIDER_FIELDS: Mapping[str, ProviderFields] = {
-    PspProvider.STRIPE: ProviderFields(("publishable_key",), ("secret_key", "webhook_secret")),
-    # api_url: where the CRM reaches the PSP (the bundled sandbox runs on loopback).
+    # api_url: where the CRM reaches the PSP (the bundled sandbox runs on loopback; for Stripe
+    # it is optional, api.stripe.com unless a Stripe-compatible server such as stripe-mock).
+    PspProvider.STRIPE: ProviderFields(
+        ("publishable_key", "api_url"), ("secret_key", "webhook_secret")
+    ),
     PspProvider.SANDBOX: ProviderFields(("merchant_id", "api_url"), ("signing_secret",)),
     PspProvider.PRAXIS: ProviderFields(("merchant_id", "application_key"), ("merchant_secret",)),
     PspProvider.SKRILL: ProviderFields(("merchant_id", "pay_to_email"), ("secret_word",)),
