@@ -1,6 +1,6 @@
 """REST API of the reconciliation items under /api/v1/payments/reconciliation/: staff with
 ``payments.view`` list them (``?kind=``, ``?status=``); ``payments.review_deposits``
-resolves one with a note (ADR 0034)."""
+resolves one with a note (ADR 0035)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('ledger', '0002_database_invariants'),
-        ('payments', '0004_internal_transfers'),
+        ('payments', '0005_deposit_account_chargeback_kyc_age'),
         ('tenant_config', '0002_config_history_to_audit_log'),
         ('trading', '0002_sync_deals_positions_balance_operations'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
