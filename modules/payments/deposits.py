@@ -341,7 +341,13 @@ def account_leg_after_credit(deposit: Deposit) -> Deposit:
         return deposit
     from brokerdesk.modules.payments.deposit_accounts import deposit_account_advance
 
-    return deposit_account_advance(deposit)
+    try:
+        return deposit_account_advance(deposit)
+    except Exception:
+        # The credit is committed: a failure here must not fail the PSP's callback or the
+        # poll. The leg stays open; the payments sweep takes it again.
+        logger.exception("deposit %s: the trading account leg failed", deposit.public_id)
+        return Deposit.objects.get(pk=deposit.pk)
 
 
 def _apply(*, update: PspUpdate, provider: str, source: str,

@@ -318,3 +318,27 @@ def test_the_deposit_page_offers_the_live_accounts_and_names_a_bad_target(world,
     assert good.status_code == 302
     made = Deposit.objects.get()
     assert made.target_account_id == world["account"].pk and made.status == DepositStatus.PENDING
+
+
+def test_a_failing_leg_does_not_fail_the_callback_and_the_sweep_takes_it_again(
+    world, psp, mt5, tenant_client, monkeypatch
+):
+    from brokerdesk.modules.payments import deposit_accounts
+
+    deposit = start(world)
+    psp.pay(deposit.psp_payment_id)
+    real = deposit_accounts.deposit_account_advance
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the trading server's settings could not be read")
+
+    monkeypatch.setattr(deposit_accounts, "deposit_account_advance", broken)
+    assert deliver(tenant_client, world, psp, deposit) == [200]
+    deposit.refresh_from_db()
+    assert (deposit.status, deposit.account_status) == ("credited", "waiting")
+    assert wallet_balance(world) == 4_900
+
+    monkeypatch.setattr(deposit_accounts, "deposit_account_advance", real)
+    assert deposits_account_advance() == 1
+    deposit.refresh_from_db()
+    assert deposit.account_status == "completed" and platform_balance(world["account"]) == 4_900
