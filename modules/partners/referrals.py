@@ -10,7 +10,6 @@ self-referrals (the IB's own phone or name) and same-device referrals (a browser
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 from typing import Any
 
 import segno
@@ -21,7 +20,6 @@ from brokerdesk.modules.identity.models import User
 from brokerdesk.modules.partners.errors import PartnerError
 from brokerdesk.modules.partners.models import (
     AssignmentSource,
-    AttributionSettings,
     ClientAssignment,
     Partner,
     PartnerStatus,
@@ -71,23 +69,42 @@ def _self_referral(client: User, ib_user: User) -> bool:
     return same_phone or same_name
 
 
-def registration_attribute(record: Any) -> Referral | None:
-    """Attribute a newly registered client to the IB of their referral code, if any and
-    within the attribution window. Idempotent (one referral per client)."""
-    partner, link = partner_for_code(getattr(record, "referral_code", ""))
-    client = User.objects.filter(pk=record.user_id).first() if record.user_id else None
-    if partner is None or client is None or Referral.objects.filter(client=client).exists():
-        return None
-    settings = AttributionSettings.objects.first() or AttributionSettings()
+def _record_touch(record: Any, client: User) -> list[Any]:
+    from brokerdesk.modules.partners.attribution import Touch
+
+    code = getattr(record, "referral_code", "") or ""
     touched = record.first_touch_at or client.created_at
     if isinstance(touched, str):  # as the CRM set it from the session, before a re-read
         touched = parse_datetime(touched) or client.created_at
-    if client.created_at - touched > timedelta(days=settings.window_days):
+    return [Touch(code=code, at=touched)] if code else []
+
+
+def registration_attribute(record: Any, *, with_request_touches: bool = True) -> Referral | None:
+    """Attribute a newly registered client to the IB of the touch their entity's rule picks
+    (first or last touch inside the attribution window, see attribution.py). Idempotent
+    (one referral per client)."""
+    from brokerdesk.modules.partners.attribution import (
+        client_entity,
+        policy_for_entity,
+        request_touches,
+        touch_choose,
+    )
+
+    client = User.objects.filter(pk=record.user_id).first() if record.user_id else None
+    if client is None or Referral.objects.filter(client=client).exists():
         return None
+    touches = _record_touch(record, client) + (request_touches() if with_request_touches else [])
+    chosen = touch_choose(touches, registered_at=client.created_at,
+                          policy=policy_for_entity(client_entity(client)),
+                          valid=lambda code: partner_for_code(code)[0] is not None)  # fmt: skip
+    if chosen is None:
+        return None
+    partner, link = partner_for_code(chosen.code)
+    assert partner is not None  # touch_choose kept only codes of active IBs
     ib_user = User.objects.get(pk=partner.user_id)
     with transaction.atomic():
         referral = Referral.objects.create(
-            client=client, partner=partner, link=link, touched_at=touched,
+            client=client, partner=partner, link=link, touched_at=chosen.at,
             registered_at=client.created_at,
             self_referral=_self_referral(client, ib_user) or client.pk == ib_user.pk,
             same_device=_same_device(client, ib_user.pk),
