@@ -592,6 +592,9 @@ class ReferralLink(models.Model):
     code = models.CharField(max_length=64, unique=True)
     campaign = models.CharField(max_length=100, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
+    # Referrals name the link they came through, so a link is archived, never deleted: its
+    # code stops attributing new registrations.
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -9,13 +9,17 @@ self-referrals (the IB's own phone or name) and same-device referrals (a browser
 
 from __future__ import annotations
 
+import io
 import secrets
 from typing import Any
 
 import segno
 from django.db import transaction
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
+from brokerdesk.modules.audit.services import audit_record
 from brokerdesk.modules.identity.models import User
 from brokerdesk.modules.partners.errors import PartnerError
 from brokerdesk.modules.partners.models import (
@@ -34,12 +38,49 @@ def qr_svg(url: str) -> str:
     return segno.make(url, error="m").svg_inline(scale=4, omitsize=True, dark="#000")
 
 
-def link_create(*, partner: Partner, campaign: str) -> ReferralLink:
+def link_create(*, partner: Partner, campaign: str, actor: Any = None) -> ReferralLink:
+    """A campaign link of ``partner`` (audited; the actor defaults to the IB itself)."""
     campaign = (campaign or "").strip()[:100]
     if not campaign:
         raise PartnerError("Name the campaign.", field="campaign")
     code = f"{partner.referral_code}-{secrets.token_hex(3).upper()}"
-    return ReferralLink.objects.create(partner=partner, code=code, campaign=campaign)
+    with transaction.atomic():
+        link = ReferralLink.objects.create(partner=partner, code=code, campaign=campaign)
+        audit_record(actor=actor or _owner(partner), action="partners.link_create",
+                     target=link, before=None, after={"code": code, "campaign": campaign})  # fmt: skip
+    return link
+
+
+def _owner(partner: Partner) -> User:
+    return User.objects.get(pk=partner.user_id)
+
+
+def link_update(*, link: ReferralLink, actor: Any, campaign: str | None = None,
+                archive: bool = False) -> ReferralLink:  # fmt: skip
+    """Rename a link's campaign, or archive it (its code stops attributing)."""
+    with transaction.atomic():
+        link = ReferralLink.objects.select_for_update().get(pk=link.pk)
+        if link.archived_at is not None:
+            raise PartnerError(_("This link is archived."), code="archived")
+        before = {"campaign": link.campaign, "archived": False}
+        if campaign is not None:
+            campaign = campaign.strip()[:100]
+            if not campaign:
+                raise PartnerError(_("Name the campaign."), field="campaign")
+            link.campaign = campaign
+        if archive:
+            link.archived_at = timezone.now()
+        link.save(update_fields=["campaign", "archived_at"])
+        audit_record(actor=actor, action="partners.link_update", target=link, before=before,
+                     after={"campaign": link.campaign, "archived": archive})  # fmt: skip
+    return link
+
+
+def qr_png(url: str) -> bytes:
+    """A PNG QR code of ``url`` (error correction M, 8 pixels a module, quiet zone kept)."""
+    out = io.BytesIO()
+    segno.make(url, error="m").save(out, kind="png", scale=8)
+    return out.getvalue()
 
 
 def partner_for_code(code: str) -> tuple[Partner | None, ReferralLink | None]:
@@ -48,7 +89,11 @@ def partner_for_code(code: str) -> tuple[Partner | None, ReferralLink | None]:
     partner = Partner.objects.filter(referral_code=code, status=PartnerStatus.ACTIVE).first()
     if partner is not None:
         return partner, None
-    link = ReferralLink.objects.select_related("partner").filter(code=code).first()
+    link = (
+        ReferralLink.objects.select_related("partner")
+        .filter(code=code, archived_at__isnull=True)
+        .first()
+    )
     if link is not None and link.partner.status == PartnerStatus.ACTIVE:
         return link.partner, link
     return None, None
