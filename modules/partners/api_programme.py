@@ -23,7 +23,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -62,7 +62,12 @@ from brokerdesk.modules.partners.onboarding import (
 )
 from brokerdesk.modules.partners.periods import day_start
 from brokerdesk.modules.partners.quality import quality_csv, quality_rows
-from brokerdesk.modules.partners.referrals import link_create, link_update, qr_png, qr_svg
+from brokerdesk.modules.partners.referrals import (
+    link_create,
+    link_update,
+    qr_png,
+    qr_svg_document,
+)
 from brokerdesk.tenants.config.models import LegalEntity
 
 VIEW, MANAGE, PAY = "partners.view", "partners.manage", "partners.pay"
@@ -286,7 +291,7 @@ def _period(request: Request) -> tuple[Any, Any]:
 class MaterialListView(APIView):
     permission_classes = [ReadWrite]
     read_codes, write_codes = (VIEW,), (MANAGE,)
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     @extend_schema(responses=IbMaterialSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -572,7 +577,7 @@ class MyLinkQrView(APIView):
         url = _referral_url(request, _my_link(request, public_id).code)
         if self.kind == "png":
             return HttpResponse(qr_png(url), content_type="image/png")
-        return HttpResponse(qr_svg(url), content_type="image/svg+xml")
+        return HttpResponse(qr_svg_document(url), content_type="image/svg+xml")
 
 
 class MyLinkQrPngView(MyLinkQrView):

@@ -11,6 +11,7 @@ first deposit) and statements paid into the client's wallet — but no Partner p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -31,7 +32,8 @@ from brokerdesk.modules.partners.models import (
     StatementStatus,
 )
 from brokerdesk.modules.partners.plans import plan_assign
-from brokerdesk.modules.partners.selectors import _active, _kyc_approved, mask_email
+from brokerdesk.modules.partners.quality import _active
+from brokerdesk.modules.partners.selectors import _kyc_approved, mask_email
 from brokerdesk.modules.partners.tree import referral_code_new
 
 
@@ -76,7 +78,9 @@ class FriendRow:
 def referrals_of(partner: Partner) -> list[FriendRow]:
     rows = list(Referral.objects.filter(partner=partner).order_by("-registered_at")[:500])
     users = User.objects.in_bulk([row.client_id for row in rows])
-    approved, active = _kyc_approved(users), _active(users)
+    now = timezone.now()
+    approved = _kyc_approved(users)
+    active = _active(list(users), now - timedelta(days=30), now)  # traded in the last 30 days
     funded = set(
         QualifyingDeposit.objects.filter(client_id__in=users).values_list("client_id", flat=True)
     )

@@ -76,6 +76,13 @@ def link_update(*, link: ReferralLink, actor: Any, campaign: str | None = None,
     return link
 
 
+def qr_svg_document(url: str) -> bytes:
+    """A standalone SVG file of the QR code of ``url`` (for downloads and the API)."""
+    out = io.BytesIO()
+    segno.make(url, error="m").save(out, kind="svg", scale=4)
+    return out.getvalue()
+
+
 def qr_png(url: str) -> bytes:
     """A PNG QR code of ``url`` (error correction M, 8 pixels a module, quiet zone kept)."""
     out = io.BytesIO()
