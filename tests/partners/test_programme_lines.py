@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.test import Client
 
 from brokerdesk.modules.audit.models import AuditEntry
 from brokerdesk.modules.partners.disputes import dispute_open, dispute_resolve
@@ -22,6 +23,7 @@ from brokerdesk.modules.partners.models import (
 )
 from brokerdesk.modules.partners.statements import statement_close, statement_pay
 from support.partners import local, world_make
+from support.rbac_actors import sign_in
 
 AUG = (local(2026, 8, 1, 0), local(2026, 9, 1, 0))
 SEP = (local(2026, 9, 1, 0), local(2026, 10, 1, 0))
@@ -41,7 +43,7 @@ def _finance(w):
 # --- 5. Revenue share across currencies ---------------------------------------------------------
 
 
-def test_revenue_share_in_another_currency_converts_at_the_rate_in_force(db):
+def test_revenue_share_in_another_currency_converts_at_the_rate_in_force(db, test_tenant):
     w = world_make()
     finance = _finance(w)
     ib = w.ib("Converter")
@@ -75,6 +77,10 @@ def test_revenue_share_in_another_currency_converts_at_the_rate_in_force(db):
     )  # fmt: skip
     assert lines[before.pk].conversion.fx_rate.effective_at == local(2026, 9, 1)
     assert (lines[after.pk].share_rate, lines[after.pk].currency) == (Decimal("0.25"), "USD")
+
+    portal = sign_in(Client(HTTP_HOST=test_tenant.get_primary_domain().domain), ib.user)
+    page = portal.get(f"/partners/commissions/{lines[after.pk].public_id}/").content.decode()
+    assert "EUR→USD 1.1000000000" in page and "ECB reference rate 2026-10-09" in page
 
     second = engine_run(start=OCT[0], end=OCT[1], actor="tests")
     assert (first.computed, first.upserted) == (3, 3)
