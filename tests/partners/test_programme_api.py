@@ -362,3 +362,65 @@ def test_a_dispute_is_accepted_with_an_exact_corrected_amount_over_the_api(db, t
     correction = CommissionLine.objects.get(kind="correction")
     assert (str(correction.public_id), correction.amount_minor) == (
         done.json()["correction_line"], 250)  # fmt: skip
+
+
+def test_a_web_registration_honours_last_touch_from_the_session(db, test_tenant):
+    w = world_make()
+    first, last = w.ib("First"), w.ib("Last")
+    _entity("DE", rule="last", window_days=30)
+    visitor = _client(test_tenant)
+    visitor.get(f"/?ref={first.referral_code}")
+    visitor.get(f"/?ref={last.referral_code}")
+    answer = visitor.post("/register/", {"email": "Touched@Example.com",
+                                         "password": "correct horse battery", "country": "DE",
+                                         "language": "de", "phone": "+49 151 23456789"})  # fmt: skip
+    assert answer.status_code == 302
+    client = User.objects.get(email__iexact="touched@example.com")
+    referral = Referral.objects.get(client=client)
+    # The CRM kept the first touch; the entity's rule credited the last one.
+    assert client.crm_record.referral_code == first.referral_code
+    assert referral.partner == last
+
+
+# --- Back Office pages: exchange rates and attribution ------------------------------------------
+
+
+def test_finance_records_a_rate_on_the_page_and_bad_input_changes_nothing(db, test_tenant):
+    from brokerdesk.modules.identity.rbac.services import default_roles_ensure
+    from brokerdesk.modules.partners.models import FxRate
+
+    w = world_make()
+    finance = User.objects.create(email="fin@staff.example", kind=UserKind.STAFF, is_staff=True)
+    finance.rbac_roles.set([default_roles_ensure()["finance"]])
+    page = _client(test_tenant, finance)
+    good = {"base": "EUR", "quote": "USD", "rate": "1.0852", "effective_at": "2026-10-01T00:00",
+            "source": "ECB reference rate"}  # fmt: skip
+    refused = page.post("/backoffice/ibs/fx-rates/", {**good, "rate": "-1"})
+    assert refused.status_code == 400 and 'data-testid="error-rate"' in refused.content.decode()
+    assert not FxRate.objects.exists()
+    assert page.post("/backoffice/ibs/fx-rates/", good).status_code == 302
+    assert _client(test_tenant, w.managers[0]).post("/backoffice/ibs/fx-rates/", good
+                                                    ).status_code == 403  # fmt: skip
+    listed = _client(test_tenant, w.managers[0]).get("/backoffice/ibs/fx-rates/")
+    assert "1.0852000000" in listed.content.decode()
+    assert FxRate.objects.get().effective_at == local(2026, 10, 1, 0)
+
+
+def test_an_ib_manager_sets_an_entitys_rule_and_programme_on_the_page(db, test_tenant):
+    w = world_make()
+    entity = _entity("IS")
+    plan = w.plan("Friends", [{"kind": "cpa", "rate": "1000"}]).plan
+    page = _client(test_tenant, w.managers[0])
+    form = {"entity": str(entity.public_id), "rule": "last", "window_days": "10",
+            "friends_enabled": "on"}  # fmt: skip
+    refused = page.post("/backoffice/ibs/attribution/", form)  # no plan for the programme
+    assert refused.status_code == 400 and not hasattr(entity, "referral_settings_cached")
+    from brokerdesk.modules.partners.models import EntityReferralSettings
+
+    assert not EntityReferralSettings.objects.filter(legal_entity=entity).exists()
+    done = page.post("/backoffice/ibs/attribution/", {**form, "friend_plan": str(plan.public_id)})
+    assert done.status_code == 302
+    row = EntityReferralSettings.objects.get(legal_entity=entity)
+    assert (row.rule, row.window_days, row.friends_enabled, row.friend_plan) == (
+        "last", 10, True, plan)  # fmt: skip
+    assert page.get("/backoffice/ibs/attribution/").status_code == 200

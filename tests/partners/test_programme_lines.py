@@ -192,7 +192,7 @@ def test_a_corrected_amount_is_refused_without_acceptance_or_when_equal(db):
 # --- 7. Negative statements carry forward -------------------------------------------------------
 
 
-def test_a_negative_statement_is_not_paid_and_carries_into_the_next(db):
+def test_a_negative_statement_is_not_paid_and_carries_into_the_next(db, test_tenant):
     w = world_make()
     ib, _august, line = _closed_august(w)
     dispute = dispute_open(line=line, partner=ib, message="Clawback", actor=ib.user)
@@ -218,6 +218,8 @@ def test_a_negative_statement_is_not_paid_and_carries_into_the_next(db):
     assert refused.value.code == "negative"
     september.refresh_from_db()
     assert september.status == "closed"
+    portal = sign_in(Client(HTTP_HOST=test_tenant.get_primary_domain().domain), ib.user)
+    assert 'data-testid="carried"' in portal.get("/partners/statements/").content.decode()
     # October: $3.00 of commission less the $15.00 carried: still negative, carried again.
     statement_close(statement=october, actor=w.managers[0])
     october.refresh_from_db()
