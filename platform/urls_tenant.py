@@ -30,6 +30,7 @@ urlpatterns = [
     # IBs (issue 10): staff endpoints, and the IB's own under /partner/.
     path("api/v1/partners/", include(partners_api_urls.staff_patterns)),
     path("api/v1/partner/", include(partners_api_urls.partner_patterns)),
+    path("api/v1/referrals/", include(partners_api_urls.referral_patterns)),
     path("api/v1/staff/", include(rbac_api_urls.staff_patterns)),
     path("api/v1/roles/", include(rbac_api_urls.role_patterns)),
     path("api/v1/teams/", include(rbac_api_urls.team_patterns)),

@@ -17,4 +17,7 @@ urlpatterns = [
     path("payouts/", views.payouts, name="payouts"),
     path("tree/", views.tree, name="tree"),
     path("disputes/", views.disputes, name="disputes"),
+    path("materials/", views.materials, name="materials"),
+    path("materials/<uuid:public_id>/download/", views.material_download, name="material-download"),
+    path("materials/file/<str:token>/", views.material_file, name="material-file"),
 ]

@@ -129,7 +129,7 @@ def links(request: HttpRequest) -> HttpResponse:
             return redirect("partner_portal:links")
     base = request.build_absolute_uri("/")
     rows = [("", partner.referral_code)] + [
-        (link.campaign, link.code) for link in partner.links.all()
+        (link.campaign, link.code) for link in partner.links.filter(archived_at__isnull=True)
     ]
     rows = [
         {"campaign": campaign, "url": f"{base}?ref={code}",
@@ -242,3 +242,60 @@ def disputes(request: HttpRequest) -> HttpResponse:
         return _onboarding(request, accept_post=False)
     return _page(request, "partner_portal/disputes.html",
                  {"disputes": selectors.disputes_for(partner)})  # fmt: skip
+
+
+@face_required(PARTNER_PORTAL)
+def materials(request: HttpRequest) -> HttpResponse:
+    """The broker's active marketing materials, for the IB's language first."""
+    from django.utils import translation
+
+    from brokerdesk.modules.partners.materials import materials_for_partner
+
+    partner = _partner(request)
+    if partner is None:
+        return _onboarding(request, accept_post=False)
+    language = request.GET.get("language", translation.get_language() or "")
+    rows = materials_for_partner(partner, language if request.GET.get("all") != "1" else "")
+    return _page(request, "partner_portal/materials.html",
+                 {"materials": rows, "language": language})  # fmt: skip
+
+
+@face_required(PARTNER_PORTAL)
+def material_download(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """POST: a short-lived link to an active material (audited), followed at once."""
+    from django.views.decorators.http import require_POST
+
+    from brokerdesk.modules.partners.materials import material_get_for_actor, material_link_mint
+    from brokerdesk.modules.partners.models import MarketingMaterial
+
+    @require_POST
+    def mint(request: HttpRequest) -> HttpResponse:
+        try:
+            found = material_get_for_actor(public_id=public_id, actor=request.user)
+        except MarketingMaterial.DoesNotExist:
+            raise Http404("No such material.") from None
+        return redirect(material_link_mint(material=found, actor=request.user).url)
+
+    return mint(request)
+
+
+def material_file(request: HttpRequest, token: str) -> HttpResponse:
+    """Without S3 (a developer's machine): the file behind a token minted for this user."""
+    from brokerdesk.modules.partners.materials import (
+        file_token_read,
+        material_file_read,
+        material_get_for_actor,
+    )
+    from brokerdesk.modules.partners.models import MarketingMaterial
+
+    try:
+        material_id, user_id = file_token_read(token)
+        if not request.user.is_authenticated or str(request.user.public_id) != user_id:
+            raise MarketingMaterial.DoesNotExist()
+        found = material_get_for_actor(public_id=material_id, actor=request.user)
+    except MarketingMaterial.DoesNotExist:
+        raise Http404("This link is not valid any more.") from None
+    response = HttpResponse(material_file_read(found), content_type=found.content_type)
+    response["Content-Disposition"] = f'attachment; filename="material-{found.public_id}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -283,6 +283,15 @@ class IbDisputeSerializer(serializers.Serializer):
     opened_at = serializers.DateTimeField()
     resolved_at = serializers.DateTimeField(allow_null=True)
     resolution = serializers.CharField()
+    corrected_amount = serializers.SerializerMethodField()
+    correction_line = serializers.UUIDField(
+        source="correction_line.public_id", allow_null=True, default=None
+    )
+
+    def get_corrected_amount(self, dispute: Dispute) -> str | None:
+        if dispute.corrected_amount_minor is None:
+            return None
+        return _money(dispute.corrected_amount_minor, dispute.line.currency)
 
 
 class IbDisputeCreateSerializer(serializers.Serializer):
@@ -293,6 +302,28 @@ class IbDisputeCreateSerializer(serializers.Serializer):
 class IbResolveSerializer(serializers.Serializer):
     accept = serializers.BooleanField()
     resolution = serializers.CharField(max_length=1000)
+    corrected_amount = serializers.DecimalField(
+        max_digits=30, decimal_places=8, required=False, allow_null=True, default=None,
+        help_text="Accepting: what the line should have been, in its currency; the difference "
+        "becomes a correction line of the IB's next open statement.",
+    )  # fmt: skip
+
+
+def corrected_minor(amount: Any, currency: str) -> int | None:
+    """An exact amount in major units as minor units; more decimals than the currency has
+    are refused (never rounded)."""
+    from decimal import Decimal
+
+    from brokerdesk.platform.money import exponent
+
+    if amount is None:
+        return None
+    scaled = Decimal(amount).scaleb(exponent(currency))
+    if scaled != scaled.to_integral_value():
+        raise ValidationError(
+            {"corrected_amount": [f"{currency} has {exponent(currency)} decimals at most."]}
+        )
+    return int(scaled)
 
 
 class IbFunnelSerializer(serializers.Serializer):
@@ -538,9 +569,11 @@ class DisputeResolveView(APIView):
     def post(self, request: Request, public_id: Any) -> Response:
         dispute = _get(Dispute, public_id)
         data = _parse(request, IbResolveSerializer)
+        corrected = corrected_minor(data["corrected_amount"], dispute.line.currency)
         dispute = _call(lambda: dispute_resolve(dispute=dispute, actor=request.user,
                                                 accept=data["accept"],
-                                                resolution=data["resolution"]))  # fmt: skip
+                                                resolution=data["resolution"],
+                                                corrected_amount_minor=corrected))  # fmt: skip
         return Response(IbDisputeSerializer(dispute).data)
 
 

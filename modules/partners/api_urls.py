@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from brokerdesk.modules.partners import api
+from brokerdesk.modules.partners import api, api_programme
 
 staff_patterns = (
     [
@@ -36,6 +36,24 @@ staff_patterns = (
         path("disputes/", api.DisputeListView.as_view(), name="disputes"),
         path("disputes/<uuid:public_id>/resolve/", api.DisputeResolveView.as_view(),
              name="dispute-resolve"),
+        # The programme (api_programme.py): materials, applications, attribution, FX, quality.
+        path("materials/", api_programme.MaterialListView.as_view(), name="materials"),
+        path("materials/<uuid:public_id>/", api_programme.MaterialDetailView.as_view(),
+             name="material"),
+        path("materials/<uuid:public_id>/link/", api_programme.MaterialLinkView.as_view(),
+             name="material-link"),
+        path("applications/", api_programme.ApplicationListView.as_view(), name="applications"),
+        path("applications/<uuid:public_id>/approve/",
+             api_programme.ApplicationDecideView.as_view(), name="application-approve"),
+        path("applications/<uuid:public_id>/reject/",
+             api_programme.ApplicationRejectView.as_view(), name="application-reject"),
+        path("attribution/", api_programme.AttributionView.as_view(), name="attribution"),
+        path("entities/<uuid:public_id>/referrals/", api_programme.EntityReferralsView.as_view(),
+             name="entity-referrals"),
+        path("fx-rates/", api_programme.FxRateListView.as_view(), name="fx-rates"),
+        path("quality/", api_programme.QualityView.as_view(), name="quality"),
+        path("quality/export/", api_programme.QualityExportView.as_view(),
+             name="quality-export"),
     ],
     "partners-api",
 )  # fmt: skip
@@ -47,6 +65,32 @@ partner_patterns = (
         path("commissions/", api.MyLinesView.as_view(), name="commissions"),
         path("statements/", api.MyStatementsView.as_view(), name="statements"),
         path("disputes/", api.MyDisputesView.as_view(), name="disputes"),
+        path("application/", api_programme.MyApplicationView.as_view(), name="application"),
+        path("application/agreement/", api_programme.MyAgreementView.as_view(), name="agreement"),
+        path("links/", api_programme.MyLinksView.as_view(), name="links"),
+        path("links/<uuid:public_id>/", api_programme.MyLinkView.as_view(), name="link"),
+        path(
+            "links/<uuid:public_id>/qr.svg",
+            api_programme.MyLinkQrView.as_view(),
+            name="link-qr-svg",
+        ),
+        path(
+            "links/<uuid:public_id>/qr.png",
+            api_programme.MyLinkQrPngView.as_view(),
+            name="link-qr-png",
+        ),
+        path("materials/", api_programme.MyMaterialsView.as_view(), name="materials"),
+        path(
+            "materials/<uuid:public_id>/link/",
+            api_programme.MyMaterialLinkView.as_view(),
+            name="material-link",
+        ),
     ],
     "partner-api",
+)
+
+# The client's refer-a-friend programme (the Trader's Room referral area).
+referral_patterns = (
+    [path("", api_programme.MyFriendReferralsView.as_view(), name="mine")],
+    "referrals-api",
 )

@@ -18,8 +18,12 @@ class PartnersConfig(AppConfig):
 
 
 def _record_saved(sender, instance, created, **kwargs) -> None:  # noqa: ANN001
-    """A client's CRM record with a referral code: attribute them to the IB behind it."""
-    if getattr(instance, "referral_code", "") and instance.user_id:
+    """A client's CRM record with a referral code, or created in a request whose session
+    carries referral touches: attribute them to the IB the attribution rule picks."""
+    from brokerdesk.modules.partners.attribution import request_touches
+
+    touches = bool(created and request_touches())
+    if (getattr(instance, "referral_code", "") or touches) and instance.user_id:
         from brokerdesk.modules.partners.referrals import registration_attribute
 
-        registration_attribute(instance)
+        registration_attribute(instance, with_request_touches=created)

@@ -494,6 +494,8 @@ def engine_run(*, start: datetime, end: datetime, actor: Any, audit: bool = True
     Idempotent: a second run with nothing changed writes nothing (base lines are unique per
     (source, IB, level) and only rewritten when they differ)."""
     sql, params = computation(start=start, end=end)
+    from brokerdesk.modules.partners import engine_hooks  # fx.py imports this module
+
     result = RunResult(start=params["start"], end=params["end"])
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(LOCK_SQL)
@@ -504,6 +506,7 @@ def engine_run(*, start: datetime, end: datetime, actor: Any, audit: bool = True
         cursor.execute("DROP TABLE IF EXISTS partners_desired")
         cursor.execute(f"CREATE TEMP TABLE partners_desired ON COMMIT DROP AS {sql}", params)
         result.computed = cursor.rowcount
+        result.computed += engine_hooks.lines_add(cursor, result.start, result.end)
         cursor.execute("ANALYZE partners_desired")
         result.compute_s = time.perf_counter() - began
         began = time.perf_counter()
@@ -528,11 +531,13 @@ def engine_run(*, start: datetime, end: datetime, actor: Any, audit: bool = True
             result.deleted = cursor.rowcount
         cursor.execute("DROP TABLE IF EXISTS partners_adjust")
         _adjust_compute(cursor, result.start, result.end)
+        engine_hooks.adjust_scope(cursor)
         _adjust_targets(cursor)
         result.adjusted, removed = _adjust_write(cursor, result.start, result.end)
         result.deleted += removed
         result.write_s = time.perf_counter() - began
         result.after = _totals(cursor, result.start, result.end)
+        engine_hooks.lines_written(cursor)
         cursor.execute("DROP TABLE partners_desired")
         cursor.execute("DROP TABLE partners_adjust")
         if audit:

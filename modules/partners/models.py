@@ -80,6 +80,11 @@ class PartnerStatus(models.TextChoices):
     SUSPENDED = "suspended", _("Suspended")
 
 
+class PartnerProgram(models.TextChoices):
+    IB = "ib", _("Introducing broker")
+    FRIEND = "friend", _("Refer a friend (a client)")
+
+
 class Partner(models.Model):
     """An IB: an identity User of kind "ib" and what the broker knows about them."""
 
@@ -97,6 +102,11 @@ class Partner(models.Model):
     )
     referral_code = models.CharField(max_length=64, unique=True)
     currency = models.CharField(max_length=8, default="USD")
+    # A client referring friends from the Trader's Room is a partner of the "friend" programme:
+    # same links, attribution and engine, but no Partner portal (ADR 0034).
+    program = models.CharField(
+        max_length=8, choices=PartnerProgram.choices, default=PartnerProgram.IB
+    )
     manager = _user_fk("managed_partners", null=True)
     application_note = models.TextField(blank=True, default="")
     decided_by = _user_fk("+", null=True)
@@ -406,6 +416,11 @@ class Statement(models.Model):
     approved_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     transfer_key = models.CharField(max_length=200, blank=True, default="")
+    # A closed statement whose total is negative is not paid: its total is carried as a line
+    # into this (the IB's next open) statement.
+    carried_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-period_start", "partner_id"]
@@ -433,11 +448,21 @@ class Statement(models.Model):
 class LineSource(models.TextChoices):
     DEAL = "deal", _("Deal")
     CPA = "cpa", _("Qualifying first deposit")
+    FX_SHARE = "fx_share", _("Revenue share converted from the account currency")
+    DISPUTE = "dispute", _("Dispute accepted with a corrected amount")
+    STATEMENT = "carry", _("Negative statement carried forward")
+
+
+# Sources the engine computes; the others are written once by a person's decision and the
+# engine never compares, adjusts or deletes them (engine_hooks.py).
+ENGINE_SOURCES = ("deal", "cpa", "fx_share")
 
 
 class LineKind(models.TextChoices):
     BASE = "base", _("Commission")
     ADJUSTMENT = "adjustment", _("Adjustment of a closed statement")
+    CORRECTION = "correction", _("Correction after a dispute")
+    CARRIED = "carried", _("Balance carried from a negative statement")
 
 
 class CommissionLine(models.Model):
@@ -504,6 +529,11 @@ class CommissionLine(models.Model):
                 condition=Q(kind="adjustment"),
                 name="partners_adjustment_once",
             ),
+            models.UniqueConstraint(
+                fields=["source", "source_id"],
+                condition=Q(kind__in=["correction", "carried"]),
+                name="partners_decided_line_once",
+            ),
         ]
         indexes = [
             models.Index(fields=["statement", "level"], name="partners_line_statement"),
@@ -532,6 +562,12 @@ class Dispute(models.Model):
     resolved_by = _user_fk("+", null=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.CharField(max_length=1000, blank=True, default="")
+    # Accepted with a corrected amount: what the line should have been, and the correction
+    # line (the difference) written into the IB's next open statement.
+    corrected_amount_minor = MinorUnitsField(null=True, blank=True)
+    correction_line = models.ForeignKey(
+        CommissionLine, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-opened_at", "-id"]
@@ -556,6 +592,9 @@ class ReferralLink(models.Model):
     code = models.CharField(max_length=64, unique=True)
     campaign = models.CharField(max_length=100, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
+    # Referrals name the link they came through, so a link is archived, never deleted: its
+    # code stops attributing new registrations.
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -600,3 +639,7 @@ class Referral(models.Model):
 
     def __str__(self) -> str:
         return f"client {self.client_id} by IB {self.partner_id}"
+
+
+# Marketing materials, per-entity referral settings, FX rates and conversions.
+from brokerdesk.modules.partners.program_models import *  # noqa: E402,F401,F403

@@ -39,10 +39,13 @@ def money(amount_minor: int | None, currency: str) -> str:
 
 
 def partner_of(user: Any) -> Partner | None:
-    """The signed-in IB's partner profile, when it is active."""
+    """The signed-in IB's partner profile, when it is active (a client referring friends is
+    a partner of the "friend" programme and never an IB)."""
     if not getattr(user, "is_authenticated", False):
         return None
-    return Partner.objects.filter(user_id=user.pk, status=PartnerStatus.ACTIVE).first()
+    return Partner.objects.filter(
+        user_id=user.pk, status=PartnerStatus.ACTIVE, program="ib"
+    ).first()
 
 
 def tree_clients(partner: Partner, moment: datetime | None = None) -> QuerySet[ClientAssignment]:

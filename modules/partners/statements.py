@@ -21,7 +21,15 @@ from brokerdesk.modules.ledger.models import AccountKind
 from brokerdesk.modules.ledger.services import Posting, transfer_create
 from brokerdesk.modules.partners.engine import LOCK_SQL
 from brokerdesk.modules.partners.errors import PartnerError
-from brokerdesk.modules.partners.models import CommissionLine, Statement, StatementStatus
+from brokerdesk.modules.partners.models import (
+    CommissionLine,
+    LineKind,
+    LineSource,
+    Partner,
+    Statement,
+    StatementStatus,
+)
+from brokerdesk.modules.partners.periods import month_of
 from brokerdesk.platform.money import from_minor
 
 
@@ -60,10 +68,55 @@ def statement_close(*, statement: Statement, actor: User) -> Statement:
         statement.closed_at = timezone.now()
         statement.save(update_fields=["status", "total_minor", "line_count", "closed_by",
                                       "closed_at"])  # fmt: skip
+        carried = _carry_forward(statement) if total < 0 else None
         audit_record(actor=actor, action="partners.statement_close", target=statement,
                      before={"status": StatementStatus.OPEN},
-                     after={"status": statement.status, "total_minor": total, "lines": count})  # fmt: skip
+                     after={"status": statement.status, "total_minor": total, "lines": count,
+                            "carried_into": str(carried.public_id) if carried else None})  # fmt: skip
     return statement
+
+
+def next_open_statement(partner: Partner, *, after: Any = None) -> Statement:
+    """The IB's first open statement after ``after`` (default: the end of its last statement
+    that is not open), created when missing. Callers hold the engine's lock."""
+    if after is None:
+        last_closed = (
+            Statement.objects.filter(partner=partner)
+            .exclude(status=StatementStatus.OPEN)
+            .order_by("-period_start")
+            .first()
+        )
+        after = last_closed.period_end if last_closed else None
+    rows = Statement.objects.filter(partner=partner, status=StatementStatus.OPEN)
+    if after is not None:
+        rows = rows.filter(period_start__gte=after)
+    found = rows.order_by("period_start").first()
+    if found is not None:
+        return found
+    start, end = month_of(after if after is not None else timezone.now())
+    while True:  # the month may already be closed: the next one then
+        found, _ = Statement.objects.get_or_create(
+            partner=partner, period_start=start,
+            defaults={"period_end": end, "currency": partner.currency},
+        )  # fmt: skip
+        if found.status == StatementStatus.OPEN:
+            return found
+        start, end = month_of(end)
+
+
+def _carry_forward(statement: Statement) -> Statement:
+    """A closed statement with a negative total is not paid: its total becomes a line of the
+    IB's next open statement, and the statement records where it went."""
+    target = next_open_statement(statement.partner, after=statement.period_end)
+    CommissionLine.objects.create(
+        statement=target, partner=statement.partner, kind=LineKind.CARRIED,
+        source=LineSource.STATEMENT, source_id=statement.pk, level=0,
+        client_id=statement.partner.user_id, occurred_at=target.period_start,
+        amount_minor=statement.total_minor, currency=statement.currency,
+    )  # fmt: skip
+    statement.carried_into = target
+    statement.save(update_fields=["carried_into"])
+    return target
 
 
 def statement_pay(*, statement: Statement, actor: User) -> Statement:
@@ -83,7 +136,8 @@ def statement_pay(*, statement: Statement, actor: User) -> Statement:
                                code="four_eyes")  # fmt: skip
         if statement.total_minor < 0:
             raise PartnerError(
-                _("This statement's adjustments exceed its commissions; it cannot be paid."),
+                _("This statement's adjustments exceed its commissions; it is not paid and its "
+                  "balance was carried into the next statement."),
                 code="negative",
             )  # fmt: skip
         ib_user = User.objects.get(pk=statement.partner.user_id)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from brokerdesk.modules.partners import views
+from brokerdesk.modules.partners import programme_views, views
 
 app_name = "partners"
 urlpatterns = [
@@ -30,4 +30,16 @@ urlpatterns = [
          name="statement-pay"),
     path("disputes/", views.disputes, name="disputes"),
     path("disputes/<uuid:public_id>/", views.dispute_detail, name="dispute"),
+    # The programme (programme_views.py): materials, quality, exchange rates, attribution.
+    path("materials/", programme_views.materials, name="materials"),
+    path("materials/<uuid:public_id>/activate/", programme_views.material_action,
+         {"action": "activate"}, name="material-activate"),
+    path("materials/<uuid:public_id>/deactivate/", programme_views.material_action,
+         {"action": "deactivate"}, name="material-deactivate"),
+    path("materials/<uuid:public_id>/download/", programme_views.material_download,
+         name="material-download"),
+    path("quality/", programme_views.quality, name="quality"),
+    path("quality/export.csv", programme_views.quality_export, name="quality-export"),
+    path("fx-rates/", programme_views.fx_rates, name="fx-rates"),
+    path("attribution/", programme_views.attribution, name="attribution"),
 ]  # fmt: skip

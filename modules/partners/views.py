@@ -265,6 +265,28 @@ def disputes(request: HttpRequest) -> HttpResponse:
     return _render(request, "backoffice/partners/disputes.html", {"rows": rows})
 
 
+def _corrected(request: HttpRequest, dispute: Dispute) -> int | None:
+    """The form's corrected amount (major units) as exact minor units, if given."""
+    from decimal import Decimal, InvalidOperation
+
+    from brokerdesk.platform.money import exponent
+
+    text = request.POST.get("corrected_amount", "").strip().replace(",", "")
+    if not text:
+        return None
+    currency = dispute.line.currency
+    try:
+        scaled = Decimal(text).scaleb(exponent(currency))
+    except InvalidOperation:
+        raise PartnerError(_("Give the corrected amount as a number."),
+                           field="corrected_amount") from None  # fmt: skip
+    if not scaled.is_finite() or scaled != scaled.to_integral_value():
+        raise PartnerError(_("%(currency)s has %(n)s decimals at most.")
+                           % {"currency": currency, "n": exponent(currency)},
+                           field="corrected_amount")  # fmt: skip
+    return int(scaled)
+
+
 @permission_required(VIEW)
 def dispute_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     """The line's provenance and the client's assignment history; IB managers resolve."""
@@ -279,7 +301,8 @@ def dispute_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         try:
             dispute_resolve(dispute=dispute, actor=request.user,
                             accept=request.POST.get("decision") == "accept",
-                            resolution=request.POST.get("resolution", ""))  # fmt: skip
+                            resolution=request.POST.get("resolution", ""),
+                            corrected_amount_minor=_corrected(request, dispute))  # fmt: skip
         except PartnerError as refusal:
             error, status = refusal.message, 400
         else:
@@ -288,8 +311,11 @@ def dispute_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     line = dispute.line
     client = User.objects.filter(pk=line.client_id).first()
     history = assignment_history(client) if client else []
+    correction = dispute.correction_line
     return _render(request, "backoffice/partners/dispute.html", {
         "dispute": dispute, "line": line, "client": client, "history": history,
+        "corrected": selectors.money(dispute.corrected_amount_minor, line.currency),
+        "correction": selectors.money(correction.amount_minor if correction else 0, line.currency),
         "amount": selectors.money(line.amount_minor, line.currency),
         "error": error, "can_manage": permission_check(request.user, MANAGE),
     }, status=status)  # fmt: skip

@@ -3,6 +3,7 @@ from django.urls import include, path
 from brokerdesk.modules.identity.views import FaceLoginView, FaceLogoutView
 from brokerdesk.modules.kyc import urls as kyc_urls
 from brokerdesk.modules.ledger import portal_urls as ledger_urls
+from brokerdesk.modules.partners import portal_urls as partners_urls
 from brokerdesk.modules.payments import portal_urls as payments_urls
 from brokerdesk.modules.portal import views
 from brokerdesk.modules.trading import portal_urls as trading_urls
@@ -33,6 +34,8 @@ urlpatterns = [
     *trading_urls.urlpatterns,
     # Deposits: methods, the PSP's page, live status, history (the payments module, issue 9).
     *payments_urls.urlpatterns,
+    # Refer a friend: the client's link, referrals and rewards (the partners module, issue 10).
+    *partners_urls.urlpatterns,
     # Placeholders until their modules replace them (each says what is coming).
     *[path(f"{slug}/", views.section, {"section": slug}, name=slug) for slug in views.SECTIONS],
 ]

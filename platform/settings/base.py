@@ -97,6 +97,8 @@ MIDDLEWARE = [
     "brokerdesk.modules.audit.services.AuditContextMiddleware",
     # A Trader's Room visitor's first campaign/referral touch, kept for registration (CRM).
     "brokerdesk.modules.crm.source.FirstTouchMiddleware",
+    # Every referral touch of the session, for the "last touch" attribution rule (partners).
+    "brokerdesk.modules.partners.attribution.ReferralTouchMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

@@ -157,12 +157,17 @@ def _snapshot() -> dict[str, object]:
 
 def _partners_snapshot() -> dict[str, object]:
     from brokerdesk.modules.partners.models import (
+        AttributionSettings,
         ClientAssignment,
         CommissionLine,
         Dispute,
+        EntityReferralSettings,
+        FxRate,
+        MarketingMaterial,
         Partner,
         PlanVersion,
         ReassignmentRequest,
+        ReferralLink,
         Statement,
     )
 
@@ -174,6 +179,15 @@ def _partners_snapshot() -> dict[str, object]:
         "lines": sorted(CommissionLine.objects.values_list("pk", "amount_minor")),
         "disputes": sorted(Dispute.objects.values_list("pk", "status")),
         "partners": sorted(Partner.objects.values_list("pk", "status")),
+        "materials": sorted(MarketingMaterial.objects.values_list("pk", "is_active", "title")),
+        "fx_rates": sorted(FxRate.objects.values_list("pk", "rate")),
+        "attribution": sorted(AttributionSettings.objects.values_list("rule", "window_days")),
+        "entity_referrals": sorted(
+            EntityReferralSettings.objects.values_list(
+                "pk", "rule", "window_days", "friends_enabled"
+            )
+        ),
+        "links": sorted(ReferralLink.objects.values_list("pk", "campaign", "archived_at")),
     }
 
 
@@ -472,6 +486,41 @@ def _partners_requests(world) -> list[tuple[str, str, dict]]:
          {"accept": True, "resolution": "x"}),
         ("get", reverse("partner-api:clients"), {}),
         ("get", reverse("partner-api:commissions"), {}),
+        # The programme (ADR 0034): materials, quality, rates, attribution, IB endpoints.
+        ("get", reverse("backoffice:partners:materials"), {}),
+        ("post", reverse("backoffice:partners:materials"), {"title": "Sales banner"}),
+        ("post", reverse("backoffice:partners:material-deactivate", kwargs=ids["ib-material"]), {}),
+        ("post", reverse("backoffice:partners:material-download", kwargs=ids["ib-material"]), {}),
+        ("get", reverse("backoffice:partners:quality"), {}),
+        ("get", reverse("backoffice:partners:quality-export"), {}),
+        ("get", reverse("backoffice:partners:fx-rates"), {}),
+        ("post", reverse("backoffice:partners:fx-rates"), {"base": "EUR", "quote": "USD",
+                                                           "rate": "1.1", "source": "Sales"}),
+        ("get", reverse("backoffice:partners:attribution"), {}),
+        ("post", reverse("backoffice:partners:attribution"), {"rule": "last", "window_days": 1}),
+        ("get", reverse("partners-api:materials"), {}),
+        ("get", reverse("partners-api:material", kwargs=ids["ib-material"]), {}),
+        ("patch", reverse("partners-api:material", kwargs=ids["ib-material"]),
+         {"is_active": False}),
+        ("post", reverse("partners-api:material-link", kwargs=ids["ib-material"]), {}),
+        ("get", reverse("partners-api:applications"), {}),
+        ("post", reverse("partners-api:application-approve", kwargs=ids["ib-application"]), {}),
+        ("get", reverse("partners-api:attribution"), {}),
+        ("patch", reverse("partners-api:attribution"), {"rule": "last"}),
+        ("get", reverse("partners-api:entity-referrals", kwargs=ids["ib-entity"]), {}),
+        ("patch", reverse("partners-api:entity-referrals", kwargs=ids["ib-entity"]),
+         {"friends_enabled": False}),
+        ("get", reverse("partners-api:fx-rates"), {}),
+        ("post", reverse("partners-api:fx-rates"), {"base": "EUR", "quote": "USD", "rate": "1.1",
+                                                    "effective_at": "2026-10-01T00:00:00Z",
+                                                    "source": "Sales"}),
+        ("get", reverse("partners-api:quality"), {}),
+        ("get", reverse("partners-api:quality-export"), {}),
+        ("get", reverse("partner-api:links"), {}),
+        ("get", reverse("partner-api:link-qr-png", kwargs=ids["ib-link"]), {}),
+        ("get", reverse("partner-api:materials"), {}),
+        ("post", reverse("partner-api:material-link", kwargs=ids["ib-material"]), {}),
+        ("get", reverse("referrals-api:mine"), {}),
     ]  # fmt: skip
 
 

@@ -14,12 +14,15 @@ from brokerdesk.modules.partners.models import (
     CommissionLine,
     CommissionPlan,
     Dispute,
+    MarketingMaterial,
     Partner,
     PlanRule,
     PlanVersion,
     ReassignmentRequest,
+    ReferralLink,
     Statement,
 )
+from brokerdesk.tenants.config.models import LegalEntity
 
 UTC = ZoneInfo("UTC")
 OCTOBER = datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)
@@ -79,7 +82,22 @@ def partners_targets(slug: str, marker: str, requester: User) -> dict[str, dict[
         user=applicant_user, defaults={"name": f"{marker} applicant",
                                        "referral_code": f"E{slug.upper()}", "status": "applied"},
     )  # fmt: skip
+    material = MarketingMaterial.objects.filter(title=f"{marker} banner").first()
+    if material is None:
+        material = MarketingMaterial.objects.create(
+            title=f"{marker} banner", kind="banner", file_key=f"marketing/{slug}.png",
+            content_type="image/png", size_bytes=1, sha256="0" * 64,
+        )  # fmt: skip
+    link = ReferralLink.objects.filter(partner=partner).first() or ReferralLink.objects.create(
+        partner=partner, code=f"L{slug.upper()}", campaign=f"{marker} campaign"
+    )
+    entity, _ = LegalEntity.objects.get_or_create(name=f"{marker} IB entity",
+                                                  defaults={"jurisdiction": "CY"})  # fmt: skip
     return {
+        "ib-material": {"public_id": str(material.public_id)},
+        "ib-material-token": {"token": "unknown-token"},
+        "ib-link": {"public_id": str(link.public_id)},
+        "ib-entity": {"public_id": str(entity.public_id)},
         "ib-application": {"public_id": str(applicant.public_id)},
         "ib-partner": {"public_id": str(partner.public_id)},
         "ib-client": {"public_id": str(trader.public_id)},
@@ -116,6 +134,21 @@ ROUTES = {
     "partners-api:statement-pay": "ib-statement",
     "partners-api:line": "ib-line",
     "partners-api:dispute-resolve": "ib-dispute",
+    # The programme (issue 10, ADR 0034).
+    "backoffice:partners:material-activate": "ib-material",
+    "backoffice:partners:material-deactivate": "ib-material",
+    "backoffice:partners:material-download": "ib-material",
+    "partners-api:material": "ib-material",
+    "partners-api:material-link": "ib-material",
+    "partners-api:application-approve": "ib-application",
+    "partners-api:application-reject": "ib-application",
+    "partners-api:entity-referrals": "ib-entity",
+    "partner-api:link": "ib-link",
+    "partner-api:link-qr-svg": "ib-link",
+    "partner-api:link-qr-png": "ib-link",
+    "partner-api:material-link": "ib-material",
+    "partner_portal:material-download": "ib-material",
+    "partner_portal:material-file": "ib-material-token",
     # The Partner portal: the owner is staff, so the portal sends them to its login.
     "partner_portal:line": "ib-line",
     "partner_portal:statement": "ib-statement",
