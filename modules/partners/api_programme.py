@@ -1,4 +1,4 @@
-"""REST API of the partner programme (issue 10, ADR 0034), next to api.py:
+"""REST API of the partner programme (issue 10, ADR 0036), next to api.py:
 
 Staff (partners-api): marketing materials (read ``partners.view``, write ``partners.manage``),
 IB applications (read ``partners.view``, decide ``partners.manage``), the attribution rule for

@@ -1,4 +1,4 @@
-"""What an engine run adds around the computation (issue 10, ADR 0034), kept out of
+"""What an engine run adds around the computation (issue 10, ADR 0036), kept out of
 engine.py so the computation SQL stays as it is:
 
 - ``lines_add``: lines the computation leaves out (revenue share converted across

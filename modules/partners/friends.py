@@ -1,4 +1,4 @@
-"""Refer a friend: the Trader's Room referral area (issue 10, ADR 0034).
+"""Refer a friend: the Trader's Room referral area (issue 10, ADR 0036).
 
 A client is not an IB (identity keeps one account per e-mail, of one kind), so the client's
 referral link exists only where the broker runs a refer-a-friend programme for the client's

@@ -1,4 +1,4 @@
-"""Revenue share across currencies (issue 10, ADR 0034).
+"""Revenue share across currencies (issue 10, ADR 0036).
 
 The engine pays a revenue share only when the deal's account currency is the plan's; for the
 others this module adds lines of source ``fx_share`` to the run's desired lines: the client's

@@ -103,7 +103,7 @@ class Partner(models.Model):
     referral_code = models.CharField(max_length=64, unique=True)
     currency = models.CharField(max_length=8, default="USD")
     # A client referring friends from the Trader's Room is a partner of the "friend" programme:
-    # same links, attribution and engine, but no Partner portal (ADR 0034).
+    # same links, attribution and engine, but no Partner portal (ADR 0036).
     program = models.CharField(
         max_length=8, choices=PartnerProgram.choices, default=PartnerProgram.IB
     )

@@ -1,4 +1,4 @@
-"""The partner programme's data beyond the engine (issue 10, ADR 0034): marketing materials,
+"""The partner programme's data beyond the engine (issue 10, ADR 0036): marketing materials,
 attribution and refer-a-friend settings per legal entity, Finance's FX rates and the
 conversion each cross-currency revenue-share line used."""
 

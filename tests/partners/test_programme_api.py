@@ -1,4 +1,4 @@
-"""The partner programme over the API and pages (issue 10, ADR 0034): marketing materials,
+"""The partner programme over the API and pages (issue 10, ADR 0036): marketing materials,
 IB onboarding and links, attribution by first or last touch within the window, refer a
 friend in the Trader's Room, the quality report and disputes accepted with an amount."""
 

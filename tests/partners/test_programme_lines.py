@@ -1,4 +1,4 @@
-"""Lines beyond the engine's computation (issue 10, ADR 0034): revenue share converted across
+"""Lines beyond the engine's computation (issue 10, ADR 0036): revenue share converted across
 currencies at Finance's recorded rate, disputes accepted with a corrected amount, and negative
 statements carried forward."""
 

@@ -469,7 +469,7 @@ ROWS: list[tuple[str, str, tuple[int, ...]]] = [
     ("GET", "partners-api:line", IB_API),
     ("GET", "partners-api:disputes", IB_API),
     ("POST", "partners-api:dispute-resolve", IB_API_BAD),
-    # The programme (ADR 0034): materials, quality, attribution (partners.view to read,
+    # The programme (ADR 0036): materials, quality, attribution (partners.view to read,
     # partners.manage to write); exchange rates (read: partners.view or partners.pay; record:
     # partners.pay, Finance). An empty upload or rule is 400; the target material has no file.
     ("GET", "backoffice:partners:materials", IB_PAGE),

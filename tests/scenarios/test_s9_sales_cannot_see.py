@@ -486,7 +486,7 @@ def _partners_requests(world) -> list[tuple[str, str, dict]]:
          {"accept": True, "resolution": "x"}),
         ("get", reverse("partner-api:clients"), {}),
         ("get", reverse("partner-api:commissions"), {}),
-        # The programme (ADR 0034): materials, quality, rates, attribution, IB endpoints.
+        # The programme (ADR 0036): materials, quality, rates, attribution, IB endpoints.
         ("get", reverse("backoffice:partners:materials"), {}),
         ("post", reverse("backoffice:partners:materials"), {"title": "Sales banner"}),
         ("post", reverse("backoffice:partners:material-deactivate", kwargs=ids["ib-material"]), {}),

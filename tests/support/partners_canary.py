@@ -134,7 +134,7 @@ ROUTES = {
     "partners-api:statement-pay": "ib-statement",
     "partners-api:line": "ib-line",
     "partners-api:dispute-resolve": "ib-dispute",
-    # The programme (issue 10, ADR 0034).
+    # The programme (issue 10, ADR 0036).
     "backoffice:partners:material-activate": "ib-material",
     "backoffice:partners:material-deactivate": "ib-material",
     "backoffice:partners:material-download": "ib-material",
