@@ -433,13 +433,13 @@ def main() -> None:
             populate(clients=args.clients, deals=args.deals)
         c.settle(args.settle)
         print(f"  load at start: {__import__('os').getloadavg()[0]:.2f}")
-        compute, write = engine_runs(args.runs)
+        compute, write = engine_runs(args.runs) if args.runs else (0.0, 0.0)
         loop = python_loop(args.loop_deals, args.deals) if args.loop_deals else 0.0
         print(f"  load at end: {__import__('os').getloadavg()[0]:.2f}")
     total = compute + write
     print(f"RESULT computation median {compute:.2f} s (target ≤ 10 s), writing median "
-          f"{write:.2f} s (target ≤ 30 s); per-deal loop extrapolated {loop:.0f} s = "
-          f"{loop / total:.0f}× the engine's {total:.1f} s")  # fmt: skip
+          f"{write:.2f} s (target ≤ 30 s); per-deal loop extrapolated {loop:.0f} s"
+          + (f" = {loop / total:.0f}× the engine's {total:.1f} s" if total else ""))  # fmt: skip
     if not (args.keep or args.reuse):
         c.tenants_drop(SLUG)
 

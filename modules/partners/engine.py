@@ -3,7 +3,7 @@
 A closing deal (buy/sell, entry out/in-out/out-by) is owed to the IB whose client assignment
 contains the deal's close time (level 0) and to that IB's masters at that instant (level k),
 each by the plan version in force for *that* IB at that instant — never by "the current IB".
-One query computes every line of a period (``_computation_sql``); ``engine_run`` writes them
+A few statements compute every line of a period (``computation``); ``engine_run`` writes them
 idempotently per (deal, IB, level) and turns differences on closed statements into
 adjustment lines in the next open statement; ``what_if`` runs the same query with a draft
 version and writes nothing. ADR 0032 explains the rules.
@@ -461,8 +461,10 @@ def _line_ids(cursor: Any) -> str:
 
 def _upsert_base(cursor: Any, *, period_empty: bool) -> int:
     """Base lines into their open statements: inserted, or rewritten only where they differ.
-    When the period held no lines at all, nothing can conflict: a plain insert (the unique
-    index still refuses a duplicate)."""
+
+    When the period held no lines, a plain insert (no conflict arbitration per line); should a
+    line exist all the same (a deal corrected into this period from another), the insert
+    fails on the unique index, is rolled back to its savepoint and the upsert runs instead."""
     columns = ", ".join(LINE_COLUMNS)
     selected = ", ".join(f"x.{c}" for c in LINE_COLUMNS)
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _SET_COLUMNS)
