@@ -60,6 +60,26 @@ def tenant_fresh():
     return provisioning.tenant_provision(tenant_id=request.tenant.pk, actor="bench")
 
 
+def tenant_kept():
+    """The tenant a ``--keep`` run left, if any."""
+    from django.db import connection
+
+    from brokerdesk.tenants.models import Tenant
+
+    connection.set_schema_to_public()
+    return Tenant.objects.filter(slug__startswith=SLUG).order_by("-pk").first()
+
+
+def tenant_populated(tenant, deals: int) -> bool:
+    from django.db import connection
+
+    from brokerdesk.tenants import schemas
+
+    with schemas.tenant_context(tenant), connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM trading_deal WHERE entry = 1")
+        return cursor.fetchone()[0] == deals
+
+
 def _tiered(mode_rates: list[tuple[str, int]]) -> list[dict]:
     rules = []
     for group, base in zip(GROUPS, (800, 600, 1000, 300, 500), strict=True):
@@ -241,7 +261,11 @@ def populate(*, clients: int, deals: int) -> dict:
     return {"server": server}
 
 
-def engine_runs(runs: int) -> None:
+def _load() -> str:
+    return open("/proc/loadavg").read().split(" ")[0]
+
+
+def engine_runs(runs: int) -> tuple[float, float]:
     from django.db import connection
 
     from brokerdesk.modules.partners.engine import engine_run
@@ -250,21 +274,28 @@ def engine_runs(runs: int) -> None:
     for n in range(runs):
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE partners_commissionline, partners_statement CASCADE")
+        load = _load()
+        began = time.perf_counter()
         result = engine_run(start=MONTH[0], end=MONTH[1], actor="bench")
+        # Writing includes the COMMIT (deferred checks, WAL flush): the whole call less the
+        # computation.
+        writing = time.perf_counter() - began - result.compute_s
         compute.append(result.compute_s)
-        write.append(result.write_s)
-        print(f"  run {n + 1}: computation {result.compute_s:.2f} s ({result.computed:,} lines), "
-              f"writing {result.write_s:.2f} s ({result.upserted:,} lines upserted)")  # fmt: skip
+        write.append(writing)
+        print(f"  run {n + 1} (load {load}→{_load()}): computation {result.compute_s:.2f} s "
+              f"({result.computed:,} lines), writing {writing:.2f} s (of which COMMIT "
+              f"{writing - result.write_s:.2f} s; {result.upserted:,} lines written)")  # fmt: skip
     print(c.figures("computation (set-based query)", compute))
-    print(c.figures("writing (statements, upsert, stale lines, adjustments)", write))
+    print(c.figures("writing (statements, lines, stale lines, adjustments, COMMIT)", write))
+    began = time.perf_counter()
     again = engine_run(start=MONTH[0], end=MONTH[1], actor="bench")
     print(f"  re-run, nothing changed: computation {again.compute_s:.2f} s, writing "
-          f"{again.write_s:.2f} s; upserted {again.upserted}, deleted {again.deleted}, "
-          f"adjusted {again.adjusted}")  # fmt: skip
+          f"{time.perf_counter() - began - again.compute_s:.2f} s; upserted {again.upserted}, "
+          f"deleted {again.deleted}, adjusted {again.adjusted}")  # fmt: skip
     return statistics.median(compute), statistics.median(write)
 
 
-def python_loop(count: int, deals_total: int, server) -> float:
+def python_loop(count: int, deals_total: int) -> float:
     """The straightforward way: one deal at a time, ORM lookups, one upsert per line."""
     from django.db import transaction
     from django.db.models import Q
@@ -297,7 +328,11 @@ def python_loop(count: int, deals_total: int, server) -> float:
     with transaction.atomic():
         volume: dict[tuple[int, int], Decimal] = {}
         owed = []
-        for deal in deals:  # pass 1: who is owed what, and the month's volume per payee
+        for done, deal in enumerate(deals):  # pass 1: who is owed what, the month's volume
+            if done and done % 1000 == 0:
+                spent = time.perf_counter() - started
+                print(f"    loop: {done:,} deals in {spent:.1f} s ({spent / done * 1000:.1f} "
+                      f"ms/deal in pass 1), load {_load()}", flush=True)  # fmt: skip
             account = TradingAccount.objects.select_related("account_type").get(
                 server_id=deal.server_id, login=deal.login
             )
@@ -376,6 +411,8 @@ def main() -> None:
     parser.add_argument("--loop-deals", type=int, default=10_000)
     parser.add_argument("--fresh", action="store_true", help="drop and recreate the database")
     parser.add_argument("--keep", action="store_true", help="keep the tenant (for EXPLAIN)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="time on the tenant a --keep run left (same --deals/--clients)")  # fmt: skip
     c.add_common(parser)
     args = parser.parse_args()
     c.environment(args.at)
@@ -385,19 +422,25 @@ def main() -> None:
     print(f"code: {__import__('os').environ['BENCH_CODE']}")
     from brokerdesk.tenants import schemas
 
-    tenant = tenant_fresh()
+    tenant = tenant_kept() if args.reuse else None
+    reused = tenant is not None and tenant_populated(tenant, args.deals)
+    if not reused:
+        tenant = tenant_fresh()
     with schemas.tenant_context(tenant):
-        world = populate(clients=args.clients, deals=args.deals)
+        if reused:
+            print(f"  reusing tenant {tenant.slug} ({args.deals:,} closing deals)")
+        else:
+            populate(clients=args.clients, deals=args.deals)
         c.settle(args.settle)
         print(f"  load at start: {__import__('os').getloadavg()[0]:.2f}")
-        compute, write = engine_runs(args.runs)
-        loop = python_loop(args.loop_deals, args.deals, world["server"])
+        compute, write = engine_runs(args.runs) if args.runs else (0.0, 0.0)
+        loop = python_loop(args.loop_deals, args.deals) if args.loop_deals else 0.0
         print(f"  load at end: {__import__('os').getloadavg()[0]:.2f}")
     total = compute + write
     print(f"RESULT computation median {compute:.2f} s (target ≤ 10 s), writing median "
-          f"{write:.2f} s (target ≤ 30 s); per-deal loop extrapolated {loop:.0f} s = "
-          f"{loop / total:.0f}× the engine's {total:.1f} s")  # fmt: skip
-    if not args.keep:
+          f"{write:.2f} s (target ≤ 30 s); per-deal loop extrapolated {loop:.0f} s"
+          + (f" = {loop / total:.0f}× the engine's {total:.1f} s" if total else ""))  # fmt: skip
+    if not (args.keep or args.reuse):
         c.tenants_drop(SLUG)
 
 
