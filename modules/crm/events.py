@@ -176,7 +176,11 @@ def client_event(
     at = at or timezone.now()
     # Lock the record: two events for one client apply one after the other.
     record = _record_of(client)
-    record = ClientRecord.objects.select_for_update().select_related("user").get(pk=record.pk)
+    record = (
+        ClientRecord.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .get(pk=record.pk)
+    )
     try:
         with transaction.atomic():
             entry = TimelineEntry.objects.create(

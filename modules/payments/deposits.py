@@ -240,7 +240,7 @@ def _psp_start(deposit: Deposit, target: CallbackTarget) -> Deposit:
                                     "minute (your deposit was not charged).")) from None  # fmt: skip
         return _fail_at_start(deposit, str(error))
     with transaction.atomic():
-        locked = Deposit.objects.select_for_update().select_related("client", "method").get(
+        locked = Deposit.objects.select_for_update(of=("self",)).select_related("client", "method").get(
             pk=deposit.pk)  # fmt: skip
         before = _snapshot(locked)
         locked.psp_payment_id = locked.psp_payment_id or start.psp_payment_id[:100]
@@ -255,7 +255,7 @@ def _psp_start(deposit: Deposit, target: CallbackTarget) -> Deposit:
 
 def _fail_at_start(deposit: Deposit, detail: str) -> Deposit:
     with transaction.atomic():
-        locked = Deposit.objects.select_for_update().select_related("client", "method").get(
+        locked = Deposit.objects.select_for_update(of=("self",)).select_related("client", "method").get(
             pk=deposit.pk)  # fmt: skip
         if locked.status != DepositStatus.INITIATED:
             return locked

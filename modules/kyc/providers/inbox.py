@@ -89,7 +89,14 @@ def callback_process(pk: int) -> ProviderCallback:
 
 
 def _process_locked(pk: int) -> ProviderCallback:
-    row = ProviderCallback.objects.select_for_update().select_related("provider").get(pk=pk)
+    # Only the callback's own row: FOR UPDATE through select_related would lock the provider's
+    # row too, and every insert naming the provider (a trader's page creating the applicant)
+    # waits on that lock — a deadlock with this transaction's own wait on that insert.
+    row = (
+        ProviderCallback.objects.select_for_update(of=("self",))
+        .select_related("provider")
+        .get(pk=pk)
+    )
     if row.status != CallbackStatus.RECEIVED:
         return row  # processed before: a duplicate has no second effect
     adapter = adapter_of(row.provider)
@@ -141,9 +148,17 @@ def _applicant_locked(provider: KycProvider, facts: CallbackFacts) -> ProviderAp
     case = KycCase.objects.filter(public_id=_uuid_or_none(facts.external_user_id)).first()
     if case is None or ProviderApplicant.objects.filter(case=case).exists():
         return None
-    applicant = ProviderApplicant.objects.create(
-        case=case, provider=provider, applicant_id=facts.applicant_id
-    )
+    try:
+        with transaction.atomic():
+            applicant = ProviderApplicant.objects.create(
+                case=case, provider=provider, applicant_id=facts.applicant_id
+            )
+    except IntegrityError:  # the trader's page created it at the same moment
+        return (
+            ProviderApplicant.objects.select_for_update()
+            .filter(provider=provider, applicant_id=facts.applicant_id)
+            .first()
+        )
     return ProviderApplicant.objects.select_for_update().get(pk=applicant.pk)
 
 
