@@ -15,6 +15,7 @@ import uuid
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import BigIntegerRangeField, DateTimeRangeField, RangeOperators
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.db.models import F, Func, Q
 from django.utils import timezone
@@ -26,11 +27,12 @@ from brokerdesk.platform.money import MinorUnitsField
 # in the public schema, where these tables do not exist.
 
 
-def _user_fk(related_name: str, *, null: bool = False) -> models.ForeignKey:
+def _user_fk(related_name: str, *, null: bool = False, db_index: bool = True) -> models.ForeignKey:
     return models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=db_index,
         related_name=related_name,
         null=null,
         blank=null,
@@ -493,7 +495,10 @@ class CommissionLine(models.Model):
     source = models.CharField(max_length=8, choices=LineSource.choices)
     source_id = models.BigIntegerField()  # trading_deal.id or partners_qualifyingdeposit.id
     level = models.PositiveSmallIntegerField()
-    client = _user_fk("+")
+    # No b-tree on the client: filled in random order (20,000 clients) it cost ~11 s of CPU
+    # per 2.9 M-line run and served only the funnel's "active in 30 days", which reads the
+    # BRIN range index on occurred_at below instead (migration 0005, docs/benchmarks.md §10).
+    client = _user_fk("+", db_index=False)
     occurred_at = models.DateTimeField()  # the deal's close time (or the deposit's time)
     symbol = models.CharField(max_length=32, blank=True, default="")
     symbol_group = models.CharField(max_length=16, blank=True, default="")
@@ -542,6 +547,9 @@ class CommissionLine(models.Model):
         indexes = [
             models.Index(fields=["statement", "level"], name="partners_line_statement"),
             models.Index(fields=["partner", "occurred_at"], name="partners_line_partner_time"),
+            # Lines are written a month at a time, so block ranges follow time closely; a
+            # block-range index costs next to nothing to fill.
+            BrinIndex(fields=["occurred_at"], name="partners_line_time_brin"),
         ]
 
     def __str__(self) -> str:
