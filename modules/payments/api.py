@@ -71,6 +71,14 @@ def _service_call(call: Any) -> Any:
         raise ValidationError(detail) from None
 
 
+def _idempotency_key(request: Request) -> str:
+    """The request's Idempotency-Key header, required by every call that moves money."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        raise ValidationError({"idempotency_key": ["The Idempotency-Key header is required."]})
+    return key
+
+
 def _refused(exc: DjangoValidationError) -> Response:
     """A service's refusal as the API says it: a reused idempotency key is 422 with its code,
     anything else 400 with the field messages (``non_field_errors`` for the whole request)."""
@@ -266,9 +274,7 @@ class DepositListView(APIView):
         """Start a deposit into the client's wallet; follow ``redirect_url`` to pay."""
         if not _is_client(request.user):
             raise PermissionDenied("Only clients deposit into their wallet.")
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if not key:
-            raise ValidationError({"idempotency_key": ["The Idempotency-Key header is required."]})
+        key = _idempotency_key(request)
         serializer = DepositCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -389,9 +395,7 @@ class WithdrawalListView(APIView):
 
         if not _is_client(request.user):
             raise PermissionDenied("Only clients withdraw from their wallet.")
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if not key:
-            raise ValidationError({"idempotency_key": ["The Idempotency-Key header is required."]})
+        key = _idempotency_key(request)
         serializer = WithdrawalCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -513,9 +517,7 @@ class TransferListView(APIView):
 
         if not _is_client(request.user):
             raise PermissionDenied("Only clients transfer between their own accounts.")
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if not key:
-            raise ValidationError({"idempotency_key": ["The Idempotency-Key header is required."]})
+        key = _idempotency_key(request)
         serializer = TransferCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
