@@ -338,8 +338,12 @@ def python_loop(count: int, deals_total: int) -> float:
             )
             if account.account_type.kind == "demo":
                 continue
-            opening = Deal.objects.filter(server_id=deal.server_id, position_id=deal.position_id,
-                                          entry=0).first()  # fmt: skip
+            # The opening deal is on the same account, before the close: the (server, login,
+            # time) index finds it among the account's deals.
+            opening = Deal.objects.filter(server_id=deal.server_id, login=deal.login,
+                                          executed_at__lte=deal.executed_at,
+                                          position_id=deal.position_id, entry=0
+                                          ).order_by("executed_at").first()  # fmt: skip
             row = at(ClientAssignment.objects.filter(client_id=account.client_id),
                      deal.executed_at).first()  # fmt: skip
             if row is None:

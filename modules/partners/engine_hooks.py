@@ -16,8 +16,8 @@ from brokerdesk.modules.partners.fx import conversions_write, fx_lines_add
 from brokerdesk.modules.partners.models import ENGINE_SOURCES
 
 
-def lines_add(cursor: Any, start: Any, end: Any) -> int:
-    return fx_lines_add(cursor, start, end)
+def lines_add(cursor: Any, start: Any, end: Any, *, whatif: Any = None) -> int:
+    return fx_lines_add(cursor, start, end, whatif=whatif)
 
 
 def adjust_scope(cursor: Any) -> None:

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from brokerdesk.modules.audit.services import audit_record
 from brokerdesk.modules.identity.rbac.checks import permission_check
-from brokerdesk.modules.partners.engine import half_even
+from brokerdesk.modules.partners.engine import NO_ID, half_even
 from brokerdesk.modules.partners.errors import PartnerError
 from brokerdesk.modules.partners.models import FxRate, PlanVersion, VersionStatus
 from brokerdesk.modules.partners.periods import business_zone_name
@@ -37,7 +37,11 @@ versions AS (
     SELECT v.id AS version_id, v.plan_id, v.min_duration_s, v.valid_from AS vf,
            coalesce(lead(v.valid_from) OVER (PARTITION BY v.plan_id ORDER BY v.valid_from),
                     'infinity'::timestamptz) AS vt
-    FROM partners_planversion v WHERE v.status = 'approved'
+    FROM partners_planversion v
+    WHERE v.status = 'approved' AND v.plan_id <> %(whatif_plan)s
+  UNION ALL  -- what-if: the draft version as its plan's only one (engine.what_if)
+    SELECT v.id, v.plan_id, v.min_duration_s, '-infinity'::timestamptz, 'infinity'::timestamptz
+    FROM partners_planversion v WHERE v.id = %(whatif_version)s
 ),
 payee_versions AS (
     SELECT pa.partner_id, ve.version_id, ve.min_duration_s, p.currency AS plan_currency,
@@ -154,29 +158,35 @@ DESIRED_COLUMNS = (
 )
 
 
-def _params(start: Any, end: Any) -> dict[str, Any]:
+def _params(start: Any, end: Any, whatif: PlanVersion | None) -> dict[str, Any]:
     longest = (
         PlanVersion.objects.filter(status=VersionStatus.APPROVED).aggregate(
             m=Max("min_duration_s")
         )["m"]
         or 0
     )
+    if whatif is not None:
+        longest = max(longest, whatif.min_duration_s)
     return {
         "start": start, "end": end, "open_from": start - timedelta(seconds=longest),
         "tz": business_zone_name(), "groups": [*SymbolGroup.values, ""],
         "kinds": [*AccountTypeKind.values, ""],
         "codes": list(CURRENCY_EXPONENTS), "exps": list(CURRENCY_EXPONENTS.values()),
+        "whatif_plan": whatif.plan_id if whatif is not None else NO_ID,
+        "whatif_version": whatif.pk if whatif is not None else NO_ID,
     }  # fmt: skip
 
 
-def fx_lines_add(cursor: Any, start: Any, end: Any) -> int:
+def fx_lines_add(cursor: Any, start: Any, end: Any, *, whatif: PlanVersion | None = None) -> int:
     """Add the period's converted revenue-share lines to ``partners_desired`` (kept in
-    ``partners_fx`` for their conversions); returns how many."""
+    ``partners_fx`` for their conversions); returns how many. With ``whatif``, that version is
+    its plan's only one (as in ``engine.what_if``)."""
+    params = _params(start, end, whatif)
+    cursor.execute("DROP TABLE IF EXISTS partners_fx")
     if not FxRate.objects.exists():
-        cursor.execute(f"CREATE TEMP TABLE partners_fx ON COMMIT DROP AS {FX_SQL} LIMIT 0",
-                       _params(start, end))  # fmt: skip
+        cursor.execute(f"CREATE TEMP TABLE partners_fx ON COMMIT DROP AS {FX_SQL} LIMIT 0", params)
         return 0
-    cursor.execute(f"CREATE TEMP TABLE partners_fx ON COMMIT DROP AS {FX_SQL}", _params(start, end))
+    cursor.execute(f"CREATE TEMP TABLE partners_fx ON COMMIT DROP AS {FX_SQL}", params)
     added = cursor.rowcount
     cursor.execute(
         f"INSERT INTO partners_desired ({DESIRED_COLUMNS}) "

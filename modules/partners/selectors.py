@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
@@ -17,8 +17,11 @@ from brokerdesk.modules.partners.models import (
     ClientAssignment,
     CommissionLine,
     Dispute,
+    LineSource,
     Partner,
+    PartnerProgram,
     PartnerStatus,
+    Referral,
     Statement,
     StatementStatus,
 )
@@ -116,9 +119,15 @@ def _kyc_approved(users: dict[int, User]) -> set[int]:
 
 
 def _active(users: dict[int, User]) -> set[int]:
+    """Clients who traded in the last 30 days (a deal paid a line; a first deposit's CPA
+    line is not trading)."""
     since = timezone.now() - timezone.timedelta(days=30)
     return set(
-        CommissionLine.objects.filter(client_id__in=users, occurred_at__gte=since)
+        CommissionLine.objects.filter(
+            client_id__in=users,
+            occurred_at__gte=since,
+            source__in=(LineSource.DEAL, LineSource.FX_SHARE),
+        )
         .values_list("client_id", flat=True)
         .distinct()
     )
@@ -192,20 +201,18 @@ def disputes_for(partner: Partner) -> QuerySet[Dispute]:
 
 def quality_report() -> list[dict[str, Any]]:
     """Per IB: referred registrations, funded (a qualifying first deposit) and active
-    (a commission line in the last 30 days) clients, with flagged referrals."""
+    (traded in the last 30 days, as in the full report) clients, with flagged referrals."""
     from brokerdesk.modules.partners.models import QualifyingDeposit, Referral
+    from brokerdesk.modules.partners.quality import _active as traded
 
-    since = timezone.now() - timezone.timedelta(days=30)
+    now = timezone.now()
     rows = []
     referrals = Referral.objects.values("partner_id", "client_id", "self_referral", "same_device")
     by_partner: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in referrals:
         by_partner[row["partner_id"]].append(row)
     funded = set(QualifyingDeposit.objects.values_list("client_id", flat=True))
-    active = set(
-        CommissionLine.objects.filter(occurred_at__gte=since, level=0)
-        .values_list("client_id", flat=True).distinct()
-    )  # fmt: skip
+    active = traded([row["client_id"] for row in referrals], now - timedelta(days=30), now)
     for partner in Partner.objects.filter(pk__in=by_partner).order_by("name"):
         clients = by_partner[partner.pk]
         ids = {c["client_id"] for c in clients}
@@ -215,3 +222,20 @@ def quality_report() -> list[dict[str, Any]]:
             "flagged": sum(1 for c in clients if c["self_referral"] or c["same_device"]),
         })  # fmt: skip
     return rows
+
+
+def friend_referrers() -> list[dict[str, Any]]:
+    """Clients referring friends (the "friend" programme), for the Back Office: not IBs, so
+    not in the tree; each with the friends referred and the rewards earned so far."""
+    partners = list(Partner.objects.filter(program=PartnerProgram.FRIEND).order_by("name", "pk"))
+    referred = dict(
+        Referral.objects.filter(partner__in=partners).values("partner_id")
+        .annotate(n=Count("id")).values_list("partner_id", "n")
+    )  # fmt: skip
+    earned = dict(
+        CommissionLine.objects.filter(partner__in=partners).values("partner_id")
+        .annotate(t=Sum("amount_minor")).values_list("partner_id", "t")
+    )  # fmt: skip
+    users = User.objects.in_bulk([p.user_id for p in partners])
+    return [{"partner": p, "client": users.get(p.user_id), "referred": referred.get(p.pk, 0),
+             "earned": money(earned.get(p.pk) or 0, p.currency)} for p in partners]  # fmt: skip

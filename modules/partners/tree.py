@@ -25,6 +25,7 @@ from brokerdesk.modules.partners.models import (
     ClientAssignment,
     HierarchyLink,
     Partner,
+    PartnerProgram,
     PartnerStatus,
 )
 
@@ -244,14 +245,15 @@ def subtree_ids(partner: Partner, moment: datetime | None = None) -> list[int]:
 
 
 def tree_rows(moment: datetime | None = None) -> list[tuple[Partner, int, Partner | None]]:
-    """Every IB with its depth and master at ``moment``, depth-first (for tree pages)."""
+    """Every IB with its depth and master at ``moment``, depth-first (for tree pages).
+    Clients referring friends (the "friend" programme) are not IBs and have no tree."""
     moment = moment or timezone.now()
     parents = dict(
         HierarchyLink.objects.filter(superseded_at__isnull=True, valid_from__lte=moment)
         .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=moment))
         .values_list("child_id", "parent_id")
     )
-    partners = {p.pk: p for p in Partner.objects.all()}
+    partners = {p.pk: p for p in Partner.objects.filter(program=PartnerProgram.IB)}
     children: dict[int | None, list[int]] = {}
     for pk in partners:
         children.setdefault(parents.get(pk), []).append(pk)

@@ -31,6 +31,7 @@ from brokerdesk.modules.partners.models import (
     Dispute,
     MoveMode,
     Partner,
+    PartnerProgram,
     PlanVersion,
     ReassignmentRequest,
     Statement,
@@ -73,6 +74,7 @@ def ib_list(request: HttpRequest) -> HttpResponse:
         "applications": Partner.objects.filter(status="applied").order_by("created_at"),
         "can_manage": permission_check(request.user, MANAGE),
         "quality": selectors.quality_report(),
+        "friends": selectors.friend_referrers(),
     })  # fmt: skip
 
 
@@ -128,7 +130,7 @@ def moves(request: HttpRequest) -> HttpResponse:
         "rows": [(r, users.get(r.client_id), users.get(r.requested_by_id),
                   users.get(r.decided_by_id)) for r in rows],
         "error": error, "modes": MoveMode.choices,
-        "partners": Partner.objects.filter(status="active"),
+        "partners": Partner.objects.filter(status="active", program=PartnerProgram.IB),
         "can_decide": permission_check(request.user, MANAGE),
     }, status=status)  # fmt: skip
 

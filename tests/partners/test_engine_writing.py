@@ -4,6 +4,7 @@ moves into an empty period, and the statement checks that replaced a foreign key
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -60,6 +61,11 @@ def test_engine_lines_have_time_ordered_unique_public_ids(db):
     assert {public_id.version for public_id in ids} == {7}
     assert {public_id.variant for public_id in ids} == {uuid.RFC_4122}
     assert ids == sorted(ids)
+    # The layout: the transaction's millisecond, then the line's id around 32 random bits.
+    for pk, public_id in CommissionLine.objects.values_list("id", "public_id"):
+        value = public_id.int
+        assert ((value >> 64) & 4095, (value >> 32) & (2**30 - 1)) == (pk >> 30, pk & (2**30 - 1))
+        assert abs((value >> 80) / 1000 - time.time()) < 600
 
 
 def test_a_deal_corrected_into_an_empty_month_moves_its_line(db):

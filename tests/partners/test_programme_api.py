@@ -292,6 +292,20 @@ def test_a_client_refers_a_friend_and_sees_referrals_masked_and_rewards(db, test
         True, "50.00", "funded")  # fmt: skip
     # A client is never an IB: the Partner portal's API refuses the referrer.
     assert room.get("/api/v1/partner/me/").status_code == 403
+    # The Back Office lists the referrer apart: not in the IB tree, nor among the IBs a
+    # client can be moved to, but with the friends referred and the rewards earned.
+    staff = _client(test_tenant, w.managers[0])
+    tree = staff.get("/api/v1/partners/ibs/").json()
+    assert str(partner.public_id) not in {row["partner"]["public_id"] for row in tree}
+    assert len(tree) == Partner.objects.filter(program="ib").count()
+    body = staff.get("/backoffice/ibs/").content.decode()
+    tree_html = body.split('data-testid="ib-tree"')[1].split("</table>")[0]
+    friends_html = body.split('data-testid="friend-referrers"')[1].split("</table>")[0]
+    assert partner.referral_code not in tree_html
+    assert partner.referral_code in friends_html and "50.00 USD" in friends_html
+    assert "referrer@trader.example" in friends_html
+    moves = staff.get("/backoffice/ibs/moves/").content.decode()
+    assert partner.referral_code not in moves
 
 
 def test_where_the_entity_offers_no_programme_the_page_says_so(db, test_tenant):

@@ -103,6 +103,30 @@ def test_a_hybrid_in_another_currency_pays_per_lot_and_the_converted_share(db):
                   .values_list("source", "amount_minor")) == [("deal", 1000), ("fx_share", 601)]  # fmt: skip
 
 
+def test_what_if_counts_the_converted_share_under_the_draft(db):
+    from brokerdesk.modules.partners.engine import what_if
+    from brokerdesk.modules.partners.plans import version_draft
+
+    w = world_make()
+    ib = w.ib("Converter")
+    plan = w.plan("Share", [{"kind": "revenue_share", "rate": "0.25"}])
+    w.pay_by(ib, plan)
+    login = w.account(w.client(ib), currency="EUR")
+    fx_rate_record(base="EUR", quote="USD", rate="1.1", effective_at=local(2026, 9, 1),
+                   source="Finance desk", actor=_finance(w))  # fmt: skip
+    w.trade(login, closed_at=local(2026, 10, 5), lots="1", commission_minor=-700)
+    draft = version_draft(plan=plan.plan, valid_from=local(2026, 12, 1), actor="tests",
+                          rules=[{"kind": "revenue_share", "rate": "0.5"}])  # fmt: skip
+    counts = (CommissionLine.objects.count(), LineConversion.objects.count())
+
+    rows = what_if(version=draft, start=OCT[0], end=OCT[1])
+
+    # €7.00 × 0.25 × 1.1 = $1.925 → 192 (half to even); × 0.5 instead: $3.85 → 385.
+    assert [(r.partner, r.current_minor, r.draft_minor, r.current_lines, r.draft_lines)
+            for r in rows] == [(ib, 192, 385, 1, 1)]  # fmt: skip
+    assert (CommissionLine.objects.count(), LineConversion.objects.count()) == counts == (0, 0)
+
+
 def test_recording_a_rate_is_finances_and_bad_input_changes_nothing(db):
     w = world_make()
     finance = _finance(w)
