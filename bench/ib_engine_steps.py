@@ -48,9 +48,9 @@ def _label(sql: str) -> str:
 
 def steps(args) -> None:
     from django.db import connection, transaction
+    from ib_commissions import MONTH
 
     from brokerdesk.modules.partners import engine
-    from ib_commissions import MONTH
 
     statements, params = engine.computation(start=MONTH[0], end=MONTH[1])
     with transaction.atomic(), connection.cursor() as cursor:
@@ -78,9 +78,9 @@ def steps(args) -> None:
 
 def write(args) -> None:
     from django.db import connection, transaction
+    from ib_commissions import MONTH
 
     from brokerdesk.modules.partners import engine
-    from ib_commissions import MONTH
 
     if args.store:
         statements, params = engine.computation(start=MONTH[0], end=MONTH[1])
@@ -130,8 +130,9 @@ def main() -> None:
     c.environment(args.at)
     c.django_setup()
     print(f"machine: {c.machine()}")
-    from brokerdesk.tenants import schemas
     from ib_commissions import tenant_kept
+
+    from brokerdesk.tenants import schemas
 
     tenant = tenant_kept()
     if tenant is None:
