@@ -34,6 +34,26 @@ from brokerdesk.modules.identity.rbac.checks import permission_check
 from brokerdesk.modules.identity.rbac.permissions import has_permission
 from brokerdesk.modules.partners import selectors
 from brokerdesk.modules.partners.api import IsActivePartner, _call, _get, _money
+from brokerdesk.modules.partners.api_programme_serializers import (
+    IbApplicationSerializer,
+    IbApplySerializer,
+    IbAttributionChangeSerializer,
+    IbAttributionSerializer,
+    IbDecisionSerializer,
+    IbEntityReferralsChangeSerializer,
+    IbEntityReferralsSerializer,
+    IbFriendProgramSerializer,
+    IbFxRateCreateSerializer,
+    IbFxRateSerializer,
+    IbLinkCreateSerializer,
+    IbLinkSerializer,
+    IbMaterialChangeSerializer,
+    IbMaterialSerializer,
+    IbMaterialUploadSerializer,
+    IbQualitySerializer,
+    IbSignedLinkSerializer,
+    referral_url,
+)
 from brokerdesk.modules.partners.attribution import broker_settings_set, entity_settings_set
 from brokerdesk.modules.partners.friends import friend_referrer_of, referrals_of, rewards_of
 from brokerdesk.modules.partners.fx import fx_rate_record
@@ -45,7 +65,6 @@ from brokerdesk.modules.partners.materials import (
     materials_for_partner,
 )
 from brokerdesk.modules.partners.models import (
-    AttributionRule,
     AttributionSettings,
     CommissionPlan,
     EntityReferralSettings,
@@ -110,162 +129,11 @@ class IsClient(BasePermission):
         return bool(user.is_authenticated and user.is_active and user.kind == UserKind.CLIENT)
 
 
-# --- Serializers ------------------------------------------------------------------------------
-
-
-class IbMaterialSerializer(serializers.Serializer):
-    id = serializers.UUIDField(source="public_id")
-    title = serializers.CharField()
-    kind = serializers.CharField()
-    language = serializers.CharField()
-    campaign = serializers.CharField()
-    content_type = serializers.CharField()
-    size_bytes = serializers.IntegerField()
-    width_px = serializers.IntegerField(allow_null=True)
-    height_px = serializers.IntegerField(allow_null=True)
-    page_count = serializers.IntegerField(allow_null=True)
-    is_active = serializers.BooleanField()
-    uploaded_at = serializers.DateTimeField()
-
-
-class IbMaterialUploadSerializer(serializers.Serializer):
-    file = serializers.FileField()
-    title = serializers.CharField(max_length=200)
-    language = serializers.CharField(required=False, allow_blank=True, default="")
-    campaign = serializers.CharField(required=False, allow_blank=True, default="")
-
-
-class IbMaterialChangeSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200, required=False)
-    language = serializers.CharField(required=False, allow_blank=True)
-    campaign = serializers.CharField(required=False, allow_blank=True)
-    is_active = serializers.BooleanField(required=False)
-
-
-class IbSignedLinkSerializer(serializers.Serializer):
-    url = serializers.CharField()
-    expires_at = serializers.DateTimeField()
-
-
-class IbApplicationSerializer(serializers.Serializer):
-    id = serializers.UUIDField(source="public_id")
-    name = serializers.CharField()
-    company = serializers.CharField()
-    country = serializers.CharField()
-    website = serializers.CharField()
-    status = serializers.CharField()
-    applied_at = serializers.DateTimeField(source="created_at")
-    decided_at = serializers.DateTimeField(allow_null=True)
-    decision_note = serializers.CharField()
-    agreement_version = serializers.CharField()
-    agreement_accepted_at = serializers.DateTimeField(allow_null=True)
-
-
-class IbApplySerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    company = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    country = serializers.CharField(max_length=2, required=False, allow_blank=True, default="")
-    website = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-
-
-class IbDecisionSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
-
-
-class IbLinkSerializer(serializers.Serializer):
-    id = serializers.UUIDField(source="public_id")
-    code = serializers.CharField()
-    campaign = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    url = serializers.SerializerMethodField()
-
-    def get_url(self, link: ReferralLink) -> str:
-        return _referral_url(self.context["request"], link.code)
-
-
-class IbLinkCreateSerializer(serializers.Serializer):
-    campaign = serializers.CharField(max_length=100)
-
-
-class IbAttributionSerializer(serializers.Serializer):
-    rule = serializers.ChoiceField(choices=AttributionRule.choices)
-    window_days = serializers.IntegerField(min_value=1, max_value=3650)
-
-
-class IbAttributionChangeSerializer(serializers.Serializer):
-    rule = serializers.ChoiceField(choices=AttributionRule.choices, required=False)
-    window_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
-
-
-class IbEntityReferralsSerializer(serializers.Serializer):
-    entity = serializers.UUIDField(source="legal_entity.public_id")
-    rule = serializers.CharField()
-    window_days = serializers.IntegerField()
-    friends_enabled = serializers.BooleanField()
-    friend_plan = serializers.UUIDField(source="friend_plan.public_id", allow_null=True,
-                                        default=None)  # fmt: skip
-
-
-class IbEntityReferralsChangeSerializer(serializers.Serializer):
-    rule = serializers.ChoiceField(choices=AttributionRule.choices, required=False)
-    window_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
-    friends_enabled = serializers.BooleanField(required=False)
-    friend_plan = serializers.UUIDField(required=False, allow_null=True)
-
-
-class IbFxRateSerializer(serializers.Serializer):
-    id = serializers.UUIDField(source="public_id")
-    base = serializers.CharField()
-    quote = serializers.CharField()
-    rate = serializers.DecimalField(max_digits=24, decimal_places=10)
-    effective_at = serializers.DateTimeField()
-    source = serializers.CharField()
-    created_at = serializers.DateTimeField()
-
-
-class IbFxRateCreateSerializer(serializers.Serializer):
-    base = serializers.CharField(max_length=8)
-    quote = serializers.CharField(max_length=8)
-    rate = serializers.CharField(max_length=40, help_text='A decimal string, e.g. "1.0852".')
-    effective_at = serializers.DateTimeField()
-    source = serializers.CharField(max_length=200)
-
-
-class IbQualitySerializer(serializers.Serializer):
-    ib = serializers.UUIDField(source="partner.public_id")
-    ib_name = serializers.CharField(source="partner.name")
-    registered = serializers.IntegerField()
-    kyc_approved = serializers.IntegerField()
-    funded = serializers.IntegerField()
-    active = serializers.IntegerField()
-    flagged = serializers.IntegerField()
-
-
-class IbFriendSerializer(serializers.Serializer):
-    email = serializers.CharField(source="email_masked")
-    registered_at = serializers.DateTimeField()
-    status = serializers.CharField()
-
-
-class IbFriendProgramSerializer(serializers.Serializer):
-    offered = serializers.BooleanField()
-    url = serializers.CharField(allow_null=True)
-    earned = serializers.CharField(allow_null=True)
-    paid = serializers.CharField(allow_null=True)
-    currency = serializers.CharField(allow_null=True)
-    referrals = IbFriendSerializer(many=True)
-
-
 def _parse(request: Request, serializer_class: type[serializers.Serializer], *,
            partial: bool = False) -> dict[str, Any]:  # fmt: skip
     serializer = serializer_class(data=request.data, partial=partial)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
-
-
-def _referral_url(request: Request, code: str) -> str:
-    return request.build_absolute_uri("/") + f"?ref={code}"
 
 
 def _period(request: Request) -> tuple[Any, Any]:
@@ -574,7 +442,7 @@ class MyLinkQrView(APIView):
     @extend_schema(responses={(200, "image/svg+xml"): str, (200, "image/png"): bytes})
     def get(self, request: Request, public_id: Any) -> HttpResponse:
         """The link's QR code (SVG or PNG)."""
-        url = _referral_url(request, _my_link(request, public_id).code)
+        url = referral_url(request, _my_link(request, public_id).code)
         if self.kind == "png":
             return HttpResponse(qr_png(url), content_type="image/png")
         return HttpResponse(qr_svg_document(url), content_type="image/svg+xml")
@@ -630,7 +498,7 @@ class MyFriendReferralsView(APIView):
         if partner is not None:
             rewards = rewards_of(partner)
             data.update({
-                "url": _referral_url(request, partner.referral_code),
+                "url": referral_url(request, partner.referral_code),
                 "earned": _money(rewards["earned_minor"], partner.currency),
                 "paid": _money(rewards["paid_minor"], partner.currency),
                 "currency": partner.currency, "referrals": referrals_of(partner),
