@@ -85,3 +85,19 @@ def staff_second_factor_pass(page: Any, *, shots: str | None = None) -> tuple[st
     codes = [c.inner_text() for c in page.query_selector_all("[data-testid=recovery-codes] code")]
     page.get_by_test_id("recovery-codes-done").click()
     return secret, code, codes
+
+
+def face_sign_in(browser: Any, base: str, login_path: str, email: str, *,
+                 viewport: dict[str, int]) -> Any:  # fmt: skip
+    """A new browser context signed in through a face's login page (``/partners/login/``,
+    ``/login/``, ``/backoffice/login/`` with the staff second factor); returns its page."""
+    context = browser.new_context(viewport=viewport, locale="en-US")
+    page = context.new_page()
+    page.goto(f"{base}{login_path}")
+    page.fill("input[name=username]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("[data-testid=login-form] button[type=submit]")
+    if login_path.startswith("/backoffice/"):
+        page.wait_for_url(f"{base}/backoffice/otp/**")
+        staff_second_factor_pass(page)
+    return page

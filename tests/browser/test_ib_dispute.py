@@ -6,7 +6,7 @@ test-artifacts/screenshots/."""
 from __future__ import annotations
 
 import pytest
-from browser_support import BROKERS, PASSWORD, SCREENSHOTS, staff_second_factor_pass
+from browser_support import BROKERS, PASSWORD, SCREENSHOTS, face_sign_in
 
 pytestmark = pytest.mark.slow
 DESKTOP = {"width": 1280, "height": 900}
@@ -40,15 +40,7 @@ def _world(broker) -> dict[str, str]:
 
 
 def _sign_in(browser, base: str, face: str, email: str, viewport=DESKTOP):
-    context = browser.new_context(viewport=viewport, locale="en-US")
-    page = context.new_page()
-    page.goto(f"{base}/{face}/login/")
-    page.fill("input[name=username]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("[data-testid=login-form] button[type=submit]")
-    if face == "backoffice":
-        page.wait_for_url(f"{base}/backoffice/otp/**")
-        staff_second_factor_pass(page)
+    page = face_sign_in(browser, base, f"/{face}/login/", email, viewport=viewport)
     page.wait_for_url(f"{base}/{face}/")
     return page
 

@@ -7,7 +7,7 @@ and phone) go to test-artifacts/screenshots/."""
 from __future__ import annotations
 
 import pytest
-from browser_support import BROKERS, PASSWORD, SCREENSHOTS, staff_second_factor_pass
+from browser_support import BROKERS, PASSWORD, SCREENSHOTS, face_sign_in
 
 pytestmark = pytest.mark.slow
 DESKTOP = {"width": 1280, "height": 900}
@@ -67,16 +67,7 @@ def _friend_registers_and_funds(broker, code: str) -> None:
 
 
 def _sign_in(browser, base: str, login: str, email: str, viewport=DESKTOP):
-    context = browser.new_context(viewport=viewport, locale="en-US")
-    page = context.new_page()
-    page.goto(f"{base}{login}")
-    page.fill("input[name=username]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("[data-testid=login-form] button[type=submit]")
-    if login.startswith("/backoffice/"):
-        page.wait_for_url(f"{base}/backoffice/otp/**")
-        staff_second_factor_pass(page)
-    return page
+    return face_sign_in(browser, base, login, email, viewport=viewport)
 
 
 def test_links_qr_codes_refer_a_friend_and_the_back_office_view(
