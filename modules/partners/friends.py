@@ -32,7 +32,7 @@ from brokerdesk.modules.partners.models import (
     StatementStatus,
 )
 from brokerdesk.modules.partners.plans import plan_assign
-from brokerdesk.modules.partners.quality import _active
+from brokerdesk.modules.partners.quality import traded_clients
 from brokerdesk.modules.partners.selectors import _kyc_approved, mask_email
 from brokerdesk.modules.partners.tree import referral_code_new
 
@@ -80,7 +80,7 @@ def referrals_of(partner: Partner) -> list[FriendRow]:
     users = User.objects.in_bulk([row.client_id for row in rows])
     now = timezone.now()
     approved = _kyc_approved(users)
-    active = _active(list(users), now - timedelta(days=30), now)  # traded in the last 30 days
+    active = traded_clients(list(users), now - timedelta(days=30), now)
     funded = set(
         QualifyingDeposit.objects.filter(client_id__in=users).values_list("client_id", flat=True)
     )

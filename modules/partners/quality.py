@@ -35,7 +35,9 @@ class QualityRow:
         return round(100 * count / self.registered) if self.registered else 0
 
 
-def _active(client_ids: list[int], start: datetime, end: datetime) -> set[int]:
+def traded_clients(client_ids: list[int], start: datetime, end: datetime) -> set[int]:
+    """Of ``client_ids``, those with a closing deal on a live account in ``[start, end)``:
+    "active" wherever the programme counts it (funnel, quality report, referrals)."""
     if not client_ids:
         return set()
     with connection.cursor() as cursor:
@@ -70,7 +72,7 @@ def quality_rows(start: datetime, end: datetime) -> list[QualityRow]:
             "client_id", flat=True
         )
     )
-    active = _active(ids, start, end)
+    active = traded_clients(ids, start, end)
     rows = []
     for partner in Partner.objects.filter(pk__in={r["partner_id"] for r in referrals}):
         mine = [r for r in referrals if r["partner_id"] == partner.pk]

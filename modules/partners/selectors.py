@@ -5,6 +5,7 @@ masked."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +18,6 @@ from brokerdesk.modules.partners.models import (
     ClientAssignment,
     CommissionLine,
     Dispute,
-    LineSource,
     Partner,
     PartnerProgram,
     PartnerStatus,
@@ -118,19 +118,13 @@ def _kyc_approved(users: dict[int, User]) -> set[int]:
     )
 
 
-def _active(users: dict[int, User]) -> set[int]:
-    """Clients who traded in the last 30 days (a deal paid a line; a first deposit's CPA
-    line is not trading)."""
-    since = timezone.now() - timezone.timedelta(days=30)
-    return set(
-        CommissionLine.objects.filter(
-            client_id__in=users,
-            occurred_at__gte=since,
-            source__in=(LineSource.DEAL, LineSource.FX_SHARE),
-        )
-        .values_list("client_id", flat=True)
-        .distinct()
-    )
+def _active(client_ids: Iterable[int]) -> set[int]:
+    """Of ``client_ids``, those who traded in the last 30 days (as the quality report counts
+    them)."""
+    from brokerdesk.modules.partners.quality import traded_clients
+
+    now = timezone.now()
+    return traded_clients(list(client_ids), now - timedelta(days=30), now)
 
 
 def lines_for_partner(partner: Partner) -> QuerySet[CommissionLine]:
@@ -203,16 +197,14 @@ def quality_report() -> list[dict[str, Any]]:
     """Per IB: referred registrations, funded (a qualifying first deposit) and active
     (traded in the last 30 days, as in the full report) clients, with flagged referrals."""
     from brokerdesk.modules.partners.models import QualifyingDeposit, Referral
-    from brokerdesk.modules.partners.quality import _active as traded
 
-    now = timezone.now()
     rows = []
     referrals = Referral.objects.values("partner_id", "client_id", "self_referral", "same_device")
     by_partner: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in referrals:
         by_partner[row["partner_id"]].append(row)
     funded = set(QualifyingDeposit.objects.values_list("client_id", flat=True))
-    active = traded([row["client_id"] for row in referrals], now - timedelta(days=30), now)
+    active = _active(row["client_id"] for row in referrals)
     for partner in Partner.objects.filter(pk__in=by_partner).order_by("name"):
         clients = by_partner[partner.pk]
         ids = {c["client_id"] for c in clients}

@@ -438,3 +438,26 @@ def test_an_ib_manager_sets_an_entitys_rule_and_programme_on_the_page(db, test_t
     assert (row.rule, row.window_days, row.friends_enabled, row.friend_plan) == (
         "last", 10, True, plan)  # fmt: skip
     assert page.get("/backoffice/ibs/attribution/").status_code == 200
+
+
+def test_active_means_traded_in_the_funnel_and_the_quality_summary(db):
+    from brokerdesk.modules.partners import selectors
+
+    w = world_make()
+    ib = w.ib("Funnel")
+    w.pay_by(ib, w.plan("CPA and lots", [{"kind": "cpa", "rate": "5000"},
+                                         {"kind": "per_lot", "rate": "100"}]))  # fmt: skip
+    trader, depositor = w.client(ib), w.client(ib)
+    for client in (trader, depositor):
+        Referral.objects.create(partner=ib, client=client, touched_at=timezone.now())
+    w.trade(w.account(trader), closed_at=timezone.now() - timedelta(days=1), lots="1")
+    qualifying_deposit_record(client=depositor, amount_minor=20000, currency="USD",
+                              deposited_at=timezone.now(), external_ref="funnel-1")  # fmt: skip
+    start, end = month_of(timezone.now())
+    engine_run(start=start, end=end, actor="tests")
+    assert CommissionLine.objects.filter(client=depositor, source="cpa").exists()
+    # The depositor's CPA line is not trading: one client is active, in both places.
+    counts, _rows = selectors.funnel(ib)
+    assert (counts["funded"], counts["active"]) == (1, 1)
+    summary = {row["partner"]: row for row in selectors.quality_report()}[ib]
+    assert (summary["registered"], summary["funded"], summary["active"]) == (2, 1, 1)
