@@ -106,6 +106,22 @@ _VERSIONS = """
         WHERE r.version_id IN (SELECT version_id FROM versions)
     )"""
 
+# Each IB's ancestors with the level and the interval of each link chain (a recursive CTE
+# that intersects the link intervals level by level; WITH RECURSIVE).
+_UP = """
+    up AS (
+        SELECT child_id AS ib, parent_id AS ancestor, 1 AS level, valid_from AS vf,
+               coalesce(valid_to, 'infinity'::timestamptz) AS vt
+        FROM partners_hierarchylink WHERE superseded_at IS NULL
+      UNION ALL
+        SELECT up.ib, l.parent_id, up.level + 1, greatest(up.vf, l.valid_from),
+               least(up.vt, coalesce(l.valid_to, 'infinity'::timestamptz))
+        FROM up JOIN partners_hierarchylink l
+          ON l.child_id = up.ancestor AND l.superseded_at IS NULL
+         AND l.valid_from < up.vt AND coalesce(l.valid_to, 'infinity'::timestamptz) > up.vf
+        WHERE up.level < 32
+    )"""
+
 # What pays a deal of a symbol group and account kind at a level of a version: the most
 # specific per-lot key's tier table as arrays sorted by threshold (for width_bucket; the
 # thresholds also in volume units, 1 lot = 10,000) and the most specific revenue share rule.
@@ -181,18 +197,7 @@ def _priced_sql(*, with_opened: bool) -> str:
     )
     return f"""
     WITH RECURSIVE {_VERSIONS},
-    up AS (
-        SELECT child_id AS ib, parent_id AS ancestor, 1 AS level, valid_from AS vf,
-               coalesce(valid_to, 'infinity'::timestamptz) AS vt
-        FROM partners_hierarchylink WHERE superseded_at IS NULL
-      UNION ALL
-        SELECT up.ib, l.parent_id, up.level + 1, greatest(up.vf, l.valid_from),
-               least(up.vt, coalesce(l.valid_to, 'infinity'::timestamptz))
-        FROM up JOIN partners_hierarchylink l
-          ON l.child_id = up.ancestor AND l.superseded_at IS NULL
-         AND l.valid_from < up.vt AND coalesce(l.valid_to, 'infinity'::timestamptz) > up.vf
-        WHERE up.level < 32
-    ),
+    {_UP},
     closing AS (
         SELECT d.id AS deal_id, d.executed_at AS t, d.volume, d.symbol, d.symbol_group,
                greatest(-(d.commission_minor + d.fee_minor), 0) AS charges_minor,

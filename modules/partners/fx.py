@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from brokerdesk.modules.audit.services import audit_record
 from brokerdesk.modules.identity.rbac.checks import permission_check
-from brokerdesk.modules.partners.engine import NO_ID, half_even
+from brokerdesk.modules.partners.engine import _UP, _VERSIONS, NO_ID, half_even
 from brokerdesk.modules.partners.errors import PartnerError
 from brokerdesk.modules.partners.models import FxRate, PlanVersion, VersionStatus
 from brokerdesk.modules.partners.periods import business_zone_name
@@ -31,40 +31,9 @@ from brokerdesk.modules.trading.models import AccountTypeKind
 from brokerdesk.modules.trading.symbols import SymbolGroup
 from brokerdesk.platform.money import CURRENCY_EXPONENTS
 
+# The engine's versions and payee versions (the what-if draft included) and tree.
 FX_SQL = f"""
-WITH RECURSIVE
-versions AS (
-    SELECT v.id AS version_id, v.plan_id, v.min_duration_s, v.valid_from AS vf,
-           coalesce(lead(v.valid_from) OVER (PARTITION BY v.plan_id ORDER BY v.valid_from),
-                    'infinity'::timestamptz) AS vt
-    FROM partners_planversion v
-    WHERE v.status = 'approved' AND v.plan_id <> %(whatif_plan)s
-  UNION ALL  -- what-if: the draft version as its plan's only one (engine.what_if)
-    SELECT v.id, v.plan_id, v.min_duration_s, '-infinity'::timestamptz, 'infinity'::timestamptz
-    FROM partners_planversion v WHERE v.id = %(whatif_version)s
-),
-payee_versions AS (
-    SELECT pa.partner_id, ve.version_id, ve.min_duration_s, p.currency AS plan_currency,
-           greatest(pa.valid_from, ve.vf) AS vf,
-           least(coalesce(pa.valid_to, 'infinity'::timestamptz), ve.vt) AS vt
-    FROM partners_planassignment pa
-    JOIN versions ve ON ve.plan_id = pa.plan_id
-    JOIN partners_commissionplan p ON p.id = pa.plan_id
-    WHERE pa.superseded_at IS NULL AND pa.valid_from < ve.vt
-      AND coalesce(pa.valid_to, 'infinity'::timestamptz) > ve.vf
-),
-up AS (
-    SELECT child_id AS ib, parent_id AS ancestor, 1 AS level, valid_from AS vf,
-           coalesce(valid_to, 'infinity'::timestamptz) AS vt
-    FROM partners_hierarchylink WHERE superseded_at IS NULL
-  UNION ALL
-    SELECT up.ib, l.parent_id, up.level + 1, greatest(up.vf, l.valid_from),
-           least(up.vt, coalesce(l.valid_to, 'infinity'::timestamptz))
-    FROM up JOIN partners_hierarchylink l
-      ON l.child_id = up.ancestor AND l.superseded_at IS NULL
-     AND l.valid_from < up.vt AND coalesce(l.valid_to, 'infinity'::timestamptz) > up.vf
-    WHERE up.level < 32
-),
+WITH RECURSIVE {_VERSIONS}, {_UP},
 share_rules AS (
     SELECT DISTINCT ON (r.version_id, r.level, g.g, a.a)
            r.id AS rule_id, r.version_id, r.level, g.g AS deal_group, a.a AS deal_kind, r.rate
