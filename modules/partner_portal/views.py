@@ -97,8 +97,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if partner is None or partner.status != "active":
         return _onboarding(request, partner)
     start, end = month_of(timezone.now())
-    month = CommissionLine.objects.filter(partner=partner, occurred_at__gte=start,
-                                          occurred_at__lt=end)  # fmt: skip
+    month = selectors.lines_of(partner).filter(occurred_at__gte=start, occurred_at__lt=end)
     counts, _rows = selectors.funnel(partner)
     return _page(request, "partner_portal/dashboard.html", {
         "month_total": selectors.money(month.aggregate(t=Sum("amount_minor"))["t"],
@@ -155,7 +154,7 @@ def commissions(request: HttpRequest) -> HttpResponse:
     partner = _partner(request)
     if partner is None:
         return _onboarding(request, accept_post=False)
-    lines = selectors.lines_for_partner(partner).order_by("-occurred_at", "level")[:200]
+    lines = selectors.lines_latest(partner, 200)
     return _page(request, "partner_portal/commissions.html", {
         "periods": selectors.commissions_by_period(partner),
         "lines": [(line, selectors.money(line.amount_minor, line.currency)) for line in lines],

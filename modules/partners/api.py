@@ -604,7 +604,7 @@ class MyLinesView(APIView):
     @extend_schema(responses=IbLineSerializer(many=True))
     def get(self, request: Request) -> Response:
         partner = selectors.partner_of(request.user)
-        lines = selectors.lines_for_partner(partner).order_by("-occurred_at", "level")[:500]
+        lines = selectors.lines_latest(partner, 500)
         return Response(IbLineSerializer(lines, many=True).data)
 
 

@@ -22,7 +22,6 @@ from brokerdesk.modules.audit.services import audit_record
 from brokerdesk.modules.identity.models import User, UserKind
 from brokerdesk.modules.partners.attribution import client_entity, policy_for_entity
 from brokerdesk.modules.partners.models import (
-    CommissionLine,
     Partner,
     PartnerProgram,
     PartnerStatus,
@@ -33,7 +32,7 @@ from brokerdesk.modules.partners.models import (
 )
 from brokerdesk.modules.partners.plans import plan_assign
 from brokerdesk.modules.partners.quality import traded_clients
-from brokerdesk.modules.partners.selectors import _kyc_approved, mask_email
+from brokerdesk.modules.partners.selectors import _kyc_approved, lines_of, mask_email
 from brokerdesk.modules.partners.tree import referral_code_new
 
 
@@ -101,7 +100,7 @@ def referrals_of(partner: Partner) -> list[FriendRow]:
 
 def rewards_of(partner: Partner) -> dict[str, int]:
     """Earned (every line so far) and paid (statements paid into the wallet), minor units."""
-    earned = CommissionLine.objects.filter(partner=partner).aggregate(t=Sum("amount_minor"))["t"]
+    earned = lines_of(partner).aggregate(t=Sum("amount_minor"))["t"]
     paid = Statement.objects.filter(partner=partner, status=StatementStatus.PAID).aggregate(
         t=Sum("total_minor")
     )["t"]

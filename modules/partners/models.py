@@ -477,8 +477,9 @@ class CommissionLine(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # Millions of rows: only the indexes the engine and the pages use (listed in Meta).
     # No foreign-key constraint either (one deferred check per line at COMMIT: ~17 s for a
-    # 2.9 M-line run); the line guard checks the statements once per SQL statement and a
-    # statement with lines cannot be deleted (migration 0003).
+    # 2.9 M-line run); the line guard checks the statements once per SQL statement — that
+    # each exists, is open and belongs to the line's IB — and a statement with lines cannot
+    # be deleted (migrations 0004, 0006). An IB's lines are read through its statements.
     statement = models.ForeignKey(
         Statement, on_delete=models.PROTECT, related_name="lines", db_index=False,
         db_constraint=False,
@@ -528,8 +529,10 @@ class CommissionLine(models.Model):
     class Meta:
         ordering = ["occurred_at", "source_id", "level"]
         constraints = [
+            # The deal's id first: compared as text on every step down the tree, the source
+            # (a handful of values) in front cost ~5 s per 2.9 M-line run (migration 0006).
             models.UniqueConstraint(
-                fields=["source", "source_id", "partner", "level"],
+                fields=["source_id", "partner", "level", "source"],
                 condition=Q(kind="base"),
                 name="partners_line_once",
             ),
@@ -545,8 +548,11 @@ class CommissionLine(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["statement", "level"], name="partners_line_statement"),
-            models.Index(fields=["partner", "occurred_at"], name="partners_line_partner_time"),
+            # One b-tree for a statement's lines in time order and, through the IB's
+            # statements (a line is always in its own IB's statement: the guard checks it),
+            # an IB's lines over a period. A second (IB, time) b-tree cost ~10 s per 2.9 M-line
+            # run (migration 0006, docs/benchmarks.md §10).
+            models.Index(fields=["statement", "occurred_at"], name="partners_line_statement_time"),
             # Lines are written a month at a time, so block ranges follow time closely; a
             # block-range index costs next to nothing to fill.
             BrinIndex(fields=["occurred_at"], name="partners_line_time_brin"),

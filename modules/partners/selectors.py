@@ -127,16 +127,38 @@ def _active(client_ids: Iterable[int]) -> set[int]:
     return traded_clients(list(client_ids), now - timedelta(days=30), now)
 
 
-def lines_for_partner(partner: Partner) -> QuerySet[CommissionLine]:
-    return CommissionLine.objects.filter(partner=partner).select_related(
-        "statement", "version__plan"
+def lines_of(partner: Partner) -> QuerySet[CommissionLine]:
+    """An IB's lines, read through its statements: every line is in a statement of its own IB
+    (the line guard refuses anything else, migration 0006) and lines are indexed by
+    (statement, time), not by IB."""
+    return CommissionLine.objects.filter(statement__partner=partner)
+
+
+def lines_latest(partner: Partner, limit: int) -> list[CommissionLine]:
+    """The IB's ``limit`` latest lines (by time, then level), with their statement and plan.
+
+    Each statement gives at most ``limit`` lines from the end of its (statement, time) index,
+    so the sort is over at most ``limit`` lines per month, never over an IB's whole history."""
+    latest = CommissionLine.objects.raw(
+        """
+        SELECT l.id FROM partners_statement s
+        CROSS JOIN LATERAL (
+            SELECT id, occurred_at, level FROM partners_commissionline
+            WHERE statement_id = s.id ORDER BY occurred_at DESC, level LIMIT %s) l
+        WHERE s.partner_id = %s
+        ORDER BY l.occurred_at DESC, l.level, l.id LIMIT %s
+        """,
+        [limit, partner.pk, limit],
     )
+    ids = [line.pk for line in latest]
+    found = CommissionLine.objects.select_related("statement", "version__plan").in_bulk(ids)
+    return [found[pk] for pk in ids]
 
 
 def commissions_by_period(partner: Partner) -> list[dict[str, Any]]:
     """Per statement (month) and level: amount and line count."""
     rows = (
-        CommissionLine.objects.filter(partner=partner)
+        lines_of(partner)
         .values("statement__period_start", "statement__status", "level")
         .annotate(total=Sum("amount_minor"), n=Count("id"))
         .order_by("-statement__period_start", "level")
@@ -170,8 +192,8 @@ def subtree_production(partner: Partner) -> list[dict[str, Any]]:
     ids = set(subtree_ids(partner))
     production: dict[int, dict[str, Any]] = defaultdict(lambda: {"lots": 0, "amount": 0})
     for row in (
-        CommissionLine.objects.filter(partner_id__in=ids, level=0, occurred_at__gte=start,
-                                      occurred_at__lt=end)
+        CommissionLine.objects.filter(statement__partner_id__in=ids, level=0,
+                                      occurred_at__gte=start, occurred_at__lt=end)
         .values("partner_id").annotate(lots=Sum("lots"), amount=Sum("amount_minor"))
     ):  # fmt: skip
         production[row["partner_id"]] = row
@@ -225,7 +247,7 @@ def friend_referrers() -> list[dict[str, Any]]:
         .annotate(n=Count("id")).values_list("partner_id", "n")
     )  # fmt: skip
     earned = dict(
-        CommissionLine.objects.filter(partner__in=partners).values("partner_id")
+        CommissionLine.objects.filter(statement__partner__in=partners).values("partner_id")
         .annotate(t=Sum("amount_minor")).values_list("partner_id", "t")
     )  # fmt: skip
     users = User.objects.in_bulk([p.user_id for p in partners])

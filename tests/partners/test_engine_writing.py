@@ -98,3 +98,57 @@ def test_a_line_needs_an_existing_statement_and_a_statement_with_lines_stays(db)
             cursor.execute("DELETE FROM partners_statement WHERE id = %s", [line.statement_id])
     assert CommissionLine.objects.get().statement_id == line.statement_id
     assert Statement.objects.filter(pk=line.statement_id).exists()
+
+
+def test_a_line_stays_in_a_statement_of_its_own_ib_and_a_statement_keeps_its_ib(db):
+    # Given two IBs with a line each (an IB's lines are read through its statements)
+    w = world_make()
+    mine, other = w.ib("Mine"), w.ib("Other")
+    version = w.plan("Own", [{"kind": "per_lot", "rate": "100"}])
+    for ib in (mine, other):
+        w.pay_by(ib, version)
+        w.trade(w.account(w.client(ib)), closed_at=local(2026, 10, 5), lots="1")
+    engine_run(start=OCT[0], end=OCT[1], actor="tests")
+    line = CommissionLine.objects.get(partner=mine)
+    theirs = Statement.objects.get(partner=other)
+    # When a line is put in the other IB's statement, or its IB changed, or a statement's IB
+    for change in ({"statement_id": theirs.pk}, {"partner_id": other.pk}):
+        with pytest.raises(IntegrityError, match="cannot be in a statement of IB"):
+            with transaction.atomic():
+                CommissionLine.objects.filter(pk=line.pk).update(**change)
+    with pytest.raises(IntegrityError, match="keeps its IB"), transaction.atomic():
+        Statement.objects.filter(pk=theirs.pk).update(partner_id=mine.pk)
+    # Then each is refused and nothing changed
+    assert CommissionLine.objects.filter(statement__partner=mine).get() == line
+    assert (line.partner_id, line.statement.partner_id) == (mine.pk, mine.pk)
+    assert Statement.objects.get(pk=theirs.pk).partner_id == other.pk
+
+
+def test_an_ibs_latest_lines_come_across_its_statements_in_time_order(db):
+    from brokerdesk.modules.partners.selectors import lines_latest
+
+    # Given a master and its IB, each paid over October and November, and another IB
+    w = world_make()
+    master = w.ib("Master")
+    agent, stranger = w.ib("Agent", parent=master), w.ib("Stranger")
+    rules = [{"kind": "per_lot", "rate": "100"}, {"kind": "per_lot", "rate": "10", "level": 1}]
+    version = w.plan("Latest", rules)
+    for ib in (master, agent, stranger):
+        w.pay_by(ib, version)
+    mine, theirs = w.account(w.client(agent)), w.account(w.client(stranger))
+    for day in (3, 9, 27):
+        w.trade(mine, closed_at=local(2026, 10, day), lots="1")
+        w.trade(mine, closed_at=local(2026, 11, day), lots="2")
+        w.trade(theirs, closed_at=local(2026, 11, day, 12), lots="3")
+    for month in (OCT, NOV):
+        engine_run(start=month[0], end=month[1], actor="tests")
+    # Then for any limit, the latest lines are exactly those of a sort of all the IB's lines
+    for ib in (master, agent):
+        everything = list(
+            CommissionLine.objects.filter(partner=ib).order_by("-occurred_at", "level", "id")
+        )
+        assert len(everything) == 6 and {line.statement.period_start for line in everything} == {
+            OCT[0], NOV[0]
+        }
+        for limit in (1, 2, 4, 6, 10):
+            assert lines_latest(ib, limit) == everything[:limit]
