@@ -240,23 +240,38 @@ def _priced_sql(*, with_opened: bool) -> str:
     """
 
 
-# Monthly volume per (IB, level, month), and whether some version pays "above the threshold"
-# there (then the month needs the running volume, a sorted window).
-_TOTALS = """
-    SELECT partner_id, level, month_no, sum(counted_volume) AS month_volume,
-           bool_or(tier_mode <> 'first_lot') AS running
-    FROM partners_priced GROUP BY partner_id, level, month_no
+# One row per (IB, level, month, price key) that has lines: the month's volume (over all the
+# IB's keys at that level), whether some version pays "above the threshold" there (then the
+# month needs the running volume, a sorted window) and, for the other months — every line
+# paid by the tier the month's volume reaches — that tier, found once per key, not per line.
+_KEYS = """
+    SELECT k.*, pr.share_rule_id, pr.share_rate, t.reached,
+           pr.ids[nullif(t.reached, 0)] AS rule_id,
+           coalesce(pr.mins[nullif(t.reached, 0)], 0) AS tier_min_lots,
+           coalesce(pr.rates[nullif(t.reached, 0)], 0) AS rate,
+           CASE WHEN t.reached > 0 AND pr.share_rule_id IS NOT NULL THEN 'hybrid'
+                WHEN pr.share_rule_id IS NOT NULL THEN 'revenue_share'
+                ELSE 'per_lot' END AS rule_kind
+    FROM (SELECT partner_id, level, month_no, price_id,
+                 sum(sum(counted_volume)) OVER month AS month_volume,
+                 bool_or(bool_or(tier_mode <> 'first_lot')) OVER month AS running
+          FROM partners_priced GROUP BY partner_id, level, month_no, price_id
+          WINDOW month AS (PARTITION BY partner_id, level, month_no)) k
+    JOIN partners_prices pr ON pr.price_id = k.price_id
+    CROSS JOIN LATERAL (
+        SELECT coalesce(width_bucket(k.month_volume, pr.mins_volume), 0) AS reached) t
     """
 
 
 def _lines_sql() -> str:
     """Every line owed (``partners_priced`` priced by tier, plus CPA on qualifying deposits),
     with its month (``month_start``/``month_end``) in the broker's zone."""
-    # Monthly volume per (IB, level, month) by aggregation; the running volume (for "above
-    # the threshold") is a window, sorted only for the months where some version pays above.
-    # Tiers by width_bucket over the key's sorted thresholds: ``reached`` is the tier of the
-    # month's volume (first lot) or of the running volume with this deal (above), ``below``
-    # the tier of the running volume before it (above only); 0 is none.
+    # Months where every version pays from the first lot take their key's tier
+    # (``partners_keys``). Months where some version pays above the threshold need each
+    # deal's running volume (a window sorted by time) and the tiers by width_bucket over the
+    # key's sorted thresholds: ``reached`` is the tier of the month's volume (first lot) or of
+    # the running volume with this deal (above), ``below`` the tier of the running volume
+    # before it (above only); 0 is none.
     per_lot_raw = (
         "CASE WHEN v.reached = 0 THEN 0 "
         "WHEN v.tier_mode = 'first_lot' THEN v.lots * v.rates[v.reached] "
@@ -267,25 +282,33 @@ def _lines_sql() -> str:
         "END"
     )
     share_raw = (
-        "CASE WHEN v.share_rule_id IS NULL OR NOT v.same_currency THEN 0 "
-        "ELSE v.charges_minor * v.share_rate END"
+        "CASE WHEN {v}.share_rule_id IS NULL OR NOT {p}.same_currency THEN 0 "
+        "ELSE {p}.charges_minor * {v}.share_rate END"
+    )
+    keyed = (
+        "JOIN partners_keys k ON k.partner_id = p.partner_id AND k.level = p.level "
+        "AND k.month_no = p.month_no AND k.price_id = p.price_id"
     )
     return f"""
     WITH {_VERSIONS},
+    month_lines AS (
+        SELECT 'deal'::text AS source, p.deal_id AS source_id, p.partner_id, p.level,
+               p.client_id, p.t AS occurred_at, p.symbol, p.symbol_group,
+               p.volume * 0.0001 AS lots, k.rule_id, p.version_id, k.rule_kind,
+               k.tier_min_lots, k.rate, k.share_rule_id, coalesce(k.share_rate, 0) AS share_rate,
+               p.charges_minor,
+               p.volume * 0.0001 * k.rate + ({share_raw.format(v="k", p="p")}) AS raw_minor,
+               p.plan_currency AS currency, p.month_no
+        FROM partners_priced p {keyed}
+        WHERE NOT k.running
+    ),
     volumed AS (
-        SELECT p.*, t.month_volume, NULL::numeric AS cum_volume
-        FROM partners_priced p
-        JOIN partners_totals t ON t.partner_id = p.partner_id AND t.level = p.level
-         AND t.month_no = p.month_no
-        WHERE NOT t.running
-      UNION ALL
-        SELECT p.*, t.month_volume,
+        SELECT p.*, k.month_volume,
                sum(p.counted_volume) OVER (PARTITION BY p.partner_id, p.level, p.month_no
                                            ORDER BY p.t, p.deal_id ROWS UNBOUNDED PRECEDING)
-        FROM partners_priced p
-        JOIN partners_totals t ON t.partner_id = p.partner_id AND t.level = p.level
-         AND t.month_no = p.month_no
-        WHERE t.running
+                   AS cum_volume
+        FROM partners_priced p {keyed}
+        WHERE k.running
     ),
     tiered AS (
         SELECT v.*, v.volume * 0.0001 AS lots, pr.ids, pr.mins, pr.rates, pr.accs,
@@ -299,7 +322,7 @@ def _lines_sql() -> str:
         FROM volumed v JOIN partners_prices pr ON pr.price_id = v.price_id
         OFFSET 0
     ),
-    deal_lines AS (
+    running_lines AS (
         SELECT 'deal'::text AS source, v.deal_id AS source_id, v.partner_id, v.level,
                v.client_id, v.t AS occurred_at, v.symbol, v.symbol_group, v.lots,
                v.ids[nullif(v.reached, 0)] AS rule_id, v.version_id,
@@ -309,7 +332,7 @@ def _lines_sql() -> str:
                coalesce(v.mins[nullif(v.reached, 0)], 0) AS tier_min_lots,
                coalesce(v.rates[nullif(v.reached, 0)], 0) AS rate,
                v.share_rule_id, coalesce(v.share_rate, 0) AS share_rate,
-               v.charges_minor, ({per_lot_raw}) + ({share_raw}) AS raw_minor,
+               v.charges_minor, ({per_lot_raw}) + ({share_raw.format(v="v", p="v")}) AS raw_minor,
                v.plan_currency AS currency, v.month_no
         FROM tiered v
     ),
@@ -334,7 +357,8 @@ def _lines_sql() -> str:
     ),
     rounded AS (
         SELECT l.*, {half_even("l.raw_minor")} AS amount_minor
-        FROM (SELECT * FROM deal_lines UNION ALL SELECT * FROM cpa_lines) l
+        FROM (SELECT * FROM month_lines UNION ALL SELECT * FROM running_lines
+              UNION ALL SELECT * FROM cpa_lines) l
         OFFSET 0
     )
     SELECT source, source_id, partner_id, level, client_id, occurred_at, symbol, symbol_group,
@@ -378,16 +402,16 @@ def computation(
     # monthly windows need them: estimated from CTEs they hash the millions of lines instead
     # of the few price keys).
     statements = [
-        "DROP TABLE IF EXISTS partners_desired, partners_priced, partners_prices, partners_totals",
+        "DROP TABLE IF EXISTS partners_desired, partners_priced, partners_prices, partners_keys",
         f"CREATE TEMP TABLE partners_prices ON COMMIT DROP AS {_PRICES}",
         "ANALYZE partners_prices",
         f"CREATE TEMP TABLE partners_priced ON COMMIT DROP AS {_priced_sql(with_opened=with_opened)}",
         "ANALYZE partners_priced",
-        f"CREATE TEMP TABLE partners_totals ON COMMIT DROP AS {_TOTALS}",
-        "ANALYZE partners_totals",
+        f"CREATE TEMP TABLE partners_keys ON COMMIT DROP AS {_KEYS}",
+        "ANALYZE partners_keys",
         f"CREATE TEMP TABLE partners_desired ON COMMIT DROP AS {_lines_sql()}",
         "ANALYZE partners_desired",
-        "DROP TABLE partners_priced, partners_prices, partners_totals",
+        "DROP TABLE partners_priced, partners_prices, partners_keys",
     ]
     return statements, params
 
