@@ -5,8 +5,9 @@ One month (October 2026, Europe/Nicosia) of deals on one tenant: a three-level t
 (masters → sub-IBs → agents) that is restructured mid-month, clients assigned to agents with
 a fifth of them moved to another agent on a day of the month (effective-dated), tiered
 per-lot plans by symbol group (half "from the first lot", half "above the threshold"), a plan
-version change on the 20th, overrides at levels 1 and 2, and a minimum trade duration (so
-the engine also reads the opening deals: 2,000,000 rows in ``trading_deal``).
+version change on the 20th, overrides at levels 1 and 2, and a minimum trade duration (each
+closing deal keeps its position's opening time, as the import stores it; the 1,000,000
+opening deals are in ``trading_deal`` too).
 
 It times, per run (lines and statements emptied before each run):
 - the computation: the set-based query into a temporary table (``RunResult.compute_s``);
@@ -244,12 +245,14 @@ def populate(*, clients: int, deals: int) -> dict:
                     (server_id, ticket, login, executed_at, time_msc, action, entry, reason,
                      symbol, symbol_group, volume, price, contract_size, profit_minor,
                      commission_minor, swap_minor, fee_minor, currency_digits, position_id,
-                     order_ticket, comment, raw, imported_at)
+                     position_opened_at, order_ticket, comment, raw, imported_at)
                 SELECT %(server)s, 2 * n + {offset}, login, {when},
                        (extract(epoch FROM {when}) * 1000)::bigint, {1 - entry}, {entry}, 0,
                        ({symbols})[sym], ({groups})[sym], volume, 1.1, 100000, 0,
                        CASE WHEN {entry} = 1 THEN -(volume / 10000.0 * 700)::bigint ELSE 0 END,
-                       0, 0, 2, 10000000 + n, 0, '', '{{}}'::jsonb, now()
+                       0, 0, 2, 10000000 + n,
+                       CASE WHEN {entry} = 1 THEN closed_at - held * interval '1 second' END,
+                       0, '', '{{}}'::jsonb, now()
                 FROM bench_deals ORDER BY {when}
                 """,
                 {"server": server.pk},
@@ -338,12 +341,8 @@ def python_loop(count: int, deals_total: int) -> float:
             )
             if account.account_type.kind == "demo":
                 continue
-            # The opening deal is on the same account, before the close: the (server, login,
-            # time) index finds it among the account's deals.
-            opening = Deal.objects.filter(server_id=deal.server_id, login=deal.login,
-                                          executed_at__lte=deal.executed_at,
-                                          position_id=deal.position_id, entry=0
-                                          ).order_by("executed_at").first()  # fmt: skip
+            # The position's opening time is kept on the closing deal at import.
+            opened_at = deal.position_opened_at
             row = at(ClientAssignment.objects.filter(client_id=account.client_id),
                      deal.executed_at).first()  # fmt: skip
             if row is None:
@@ -359,7 +358,7 @@ def python_loop(count: int, deals_total: int) -> float:
                     .order_by("-valid_from")
                     .first()
                 )
-                held = opening and (deal.executed_at - opening.executed_at).total_seconds()
+                held = opened_at and (deal.executed_at - opened_at).total_seconds()
                 if version and not (version.min_duration_s and held is not None
                                     and held < version.min_duration_s):  # fmt: skip
                     rules = [r for r in PlanRule.objects.filter(version=version, level=level,

@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max
 
 from brokerdesk.modules.audit.services import AuditTarget, audit_record
 from brokerdesk.modules.partners.models import (
@@ -27,7 +26,6 @@ from brokerdesk.modules.partners.models import (
     PlanVersion,
     Statement,
     StatementStatus,
-    VersionStatus,
 )
 from brokerdesk.modules.partners.periods import business_zone_name, month_of, months_covering
 from brokerdesk.modules.trading.models import AccountTypeKind
@@ -176,25 +174,11 @@ _PRICES = f"""
     """
 
 
-def _priced_sql(*, with_opened: bool) -> str:
+def _priced_sql() -> str:
     """One row per (closing deal, IB, level) owed something: the deal, the payee, the plan
-    version in force for that payee at the close, and its price key (``partners_prices``)."""
-    opened = (
-        """
-    opened AS (
-        SELECT o.server_id, o.position_id, min(o.executed_at) AS opened_at
-        FROM trading_deal o
-        WHERE o.entry = 0 AND o.position_id <> 0
-          AND o.executed_at >= %(open_from)s AND o.executed_at < %(end)s
-        GROUP BY o.server_id, o.position_id
-    ),"""
-        if with_opened
-        else """
-    opened AS (
-        SELECT NULL::bigint AS server_id, NULL::bigint AS position_id,
-               NULL::timestamptz AS opened_at WHERE false
-    ),"""
-    )
+    version in force for that payee at the close, and its price key (``partners_prices``).
+    The minimum trade duration reads the position's opening time kept on the closing deal
+    at import (``trading_deal.position_opened_at``; unknown counts as held long enough)."""
     return f"""
     WITH RECURSIVE {_VERSIONS},
     {_UP},
@@ -202,24 +186,24 @@ def _priced_sql(*, with_opened: bool) -> str:
         SELECT d.id AS deal_id, d.executed_at AS t, d.volume, d.symbol, d.symbol_group,
                greatest(-(d.commission_minor + d.fee_minor), 0) AS charges_minor,
                ta.client_id, at.kind AS account_kind, ta.currency AS account_currency,
-               d.server_id, d.position_id, width_bucket(d.executed_at, {MONTHS}) AS month_no
+               d.position_opened_at AS opened_at,
+               width_bucket(d.executed_at, {MONTHS}) AS month_no
         FROM trading_deal d
         JOIN trading_tradingaccount ta ON ta.server_id = d.server_id AND ta.login = d.login
         JOIN trading_accounttype at ON at.id = ta.account_type_id
         WHERE d.executed_at >= %(start)s AND d.executed_at < %(end)s
           AND d.action IN (0, 1) AND d.entry IN (1, 2, 3) AND d.volume > 0
           AND at.kind <> 'demo' AND at.environment <> 'demo' AND ta.status <> 'demo'
-    ),{opened}
+    ),
     attributed AS (
         SELECT c.deal_id, c.t, c.volume, c.symbol, c.symbol_group, c.charges_minor,
                c.client_id, c.account_kind, c.account_currency, c.month_no,
-               a.partner_id AS direct_id, o.opened_at
+               a.partner_id AS direct_id, c.opened_at
         FROM closing c
         JOIN partners_clientassignment a
           ON a.client_id = c.client_id AND a.superseded_at IS NULL
          AND a.valid_from <= c.t AND (a.valid_to IS NULL OR c.t < a.valid_to)
         JOIN partners_partner dp ON dp.id = a.partner_id AND dp.user_id <> c.client_id
-        LEFT JOIN opened o ON o.server_id = c.server_id AND o.position_id = c.position_id
     ),
     payees AS (
         SELECT at.*, at.direct_id AS partner_id, 0 AS level FROM attributed at
@@ -371,22 +355,14 @@ def _lines_sql() -> str:
 
 
 def _params(*, start: datetime, end: datetime, whatif: PlanVersion | None = None) -> dict[str, Any]:
-    versions = PlanVersion.objects.filter(status=VersionStatus.APPROVED)
-    longest = versions.aggregate(m=Max("min_duration_s"))["m"] or 0
-    if whatif is not None:
-        longest = max(longest, whatif.min_duration_s)
-    from datetime import timedelta
-
     return {
         "start": start,
         "end": end,
-        "open_from": start - timedelta(seconds=longest),
         "tz": business_zone_name(),
         "groups": [*SymbolGroup.values, ""],
         "kinds": [*AccountTypeKind.values, ""],
         "whatif_plan": whatif.plan_id if whatif is not None else NO_ID,
         "whatif_version": whatif.pk if whatif is not None else NO_ID,
-        "_with_opened": longest > 0,
     }
 
 
@@ -397,7 +373,6 @@ def computation(
     run in order, they leave every line owed in the temporary table ``partners_desired``."""
     start, end = months_covering(start, end)
     params = _params(start=start, end=end, whatif=whatif)
-    with_opened = params.pop("_with_opened")
     # Three steps, each planned with the statistics of the one before (the joins after the
     # monthly windows need them: estimated from CTEs they hash the millions of lines instead
     # of the few price keys).
@@ -405,7 +380,7 @@ def computation(
         "DROP TABLE IF EXISTS partners_desired, partners_priced, partners_prices, partners_keys",
         f"CREATE TEMP TABLE partners_prices ON COMMIT DROP AS {_PRICES}",
         "ANALYZE partners_prices",
-        f"CREATE TEMP TABLE partners_priced ON COMMIT DROP AS {_priced_sql(with_opened=with_opened)}",
+        f"CREATE TEMP TABLE partners_priced ON COMMIT DROP AS {_priced_sql()}",
         "ANALYZE partners_priced",
         f"CREATE TEMP TABLE partners_keys ON COMMIT DROP AS {_KEYS}",
         "ANALYZE partners_keys",

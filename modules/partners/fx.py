@@ -12,20 +12,18 @@ and its source.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from brokerdesk.modules.audit.services import audit_record
 from brokerdesk.modules.identity.rbac.checks import permission_check
 from brokerdesk.modules.partners.engine import _UP, _VERSIONS, NO_ID, half_even
 from brokerdesk.modules.partners.errors import PartnerError
-from brokerdesk.modules.partners.models import FxRate, PlanVersion, VersionStatus
+from brokerdesk.modules.partners.models import FxRate, PlanVersion
 from brokerdesk.modules.partners.periods import business_zone_name
 from brokerdesk.modules.trading.models import AccountTypeKind
 from brokerdesk.modules.trading.symbols import SymbolGroup
@@ -49,7 +47,7 @@ closing AS (
     SELECT d.id AS deal_id, d.executed_at AS t, d.volume, d.symbol, d.symbol_group,
            greatest(-(d.commission_minor + d.fee_minor), 0) AS charges_minor,
            ta.client_id, at.kind AS account_kind, ta.currency AS account_currency,
-           d.server_id, d.position_id
+           d.position_opened_at AS opened_at
     FROM trading_deal d
     JOIN trading_tradingaccount ta ON ta.server_id = d.server_id AND ta.login = d.login
     JOIN trading_accounttype at ON at.id = ta.account_type_id
@@ -58,21 +56,13 @@ closing AS (
       AND -(d.commission_minor + d.fee_minor) > 0
       AND at.kind <> 'demo' AND at.environment <> 'demo' AND ta.status <> 'demo'
 ),
-opened AS (
-    SELECT o.server_id, o.position_id, min(o.executed_at) AS opened_at
-    FROM trading_deal o
-    WHERE o.entry = 0 AND o.position_id <> 0
-      AND o.executed_at >= %(open_from)s AND o.executed_at < %(end)s
-    GROUP BY o.server_id, o.position_id
-),
 attributed AS (
-    SELECT c.*, a.partner_id AS direct_id, o.opened_at
+    SELECT c.*, a.partner_id AS direct_id
     FROM closing c
     JOIN partners_clientassignment a
       ON a.client_id = c.client_id AND a.superseded_at IS NULL
      AND a.valid_from <= c.t AND (a.valid_to IS NULL OR c.t < a.valid_to)
     JOIN partners_partner dp ON dp.id = a.partner_id AND dp.user_id <> c.client_id
-    LEFT JOIN opened o ON o.server_id = c.server_id AND o.position_id = c.position_id
 ),
 payees AS (
     SELECT at.*, at.direct_id AS partner_id, 0 AS level FROM attributed at
@@ -128,16 +118,8 @@ DESIRED_COLUMNS = (
 
 
 def _params(start: Any, end: Any, whatif: PlanVersion | None) -> dict[str, Any]:
-    longest = (
-        PlanVersion.objects.filter(status=VersionStatus.APPROVED).aggregate(
-            m=Max("min_duration_s")
-        )["m"]
-        or 0
-    )
-    if whatif is not None:
-        longest = max(longest, whatif.min_duration_s)
     return {
-        "start": start, "end": end, "open_from": start - timedelta(seconds=longest),
+        "start": start, "end": end,
         "tz": business_zone_name(), "groups": [*SymbolGroup.values, ""],
         "kinds": [*AccountTypeKind.values, ""],
         "codes": list(CURRENCY_EXPONENTS), "exps": list(CURRENCY_EXPONENTS.values()),

@@ -163,13 +163,51 @@ def deals_write(server_id: int, deals: Iterable[base.Deal]) -> tuple[int, int]:
                 copy.set_types(_TYPES)
                 for deal in fresh:
                     copy.write_row(_row(server_id, deal, now))
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {_INCOMING} "
-                "ON CONFLICT (server_id, ticket) DO NOTHING"
-            )
+            cursor.execute(_INSERT.format(table=table, columns=columns, incoming=_INCOMING,
+                                          selected=", ".join(f"i.{c}" for c in COLUMNS)))  # fmt: skip
             written += cursor.rowcount
+            _opened_late(cursor, server_id, fresh)
             cursor.execute(f"TRUNCATE {_INCOMING}")
     return seen, written
+
+
+# Each deal as read, and on a closing deal the time its position was opened: the earliest
+# opening deal of the position in this batch or already stored (the (server, position) index).
+_INSERT = """
+    WITH opens AS (
+        SELECT position_id, min(executed_at) AS opened_at FROM {incoming}
+        WHERE entry = 0 AND position_id <> 0 GROUP BY position_id
+    )
+    INSERT INTO {table} ({columns}, position_opened_at)
+    SELECT {selected},
+           CASE WHEN i.entry IN (1, 2, 3) AND i.position_id <> 0 THEN least(
+               o.opened_at,
+               (SELECT min(d.executed_at) FROM {table} d
+                WHERE d.server_id = i.server_id AND d.position_id = i.position_id
+                  AND d.entry = 0)) END
+    FROM {incoming} i LEFT JOIN opens o ON o.position_id = i.position_id
+    ON CONFLICT (server_id, ticket) DO NOTHING
+"""
+
+
+def _opened_late(cursor, server_id: int, batch: list[base.Deal]) -> None:
+    """Closing deals stored before their position's opening deal (the server committed it
+    late, or an earlier read missed it) get the opening time from this batch."""
+    opened: dict[int, datetime] = {}
+    for deal in batch:
+        if deal.entry == 0 and deal.position_id:
+            opened[deal.position_id] = min(deal.time, opened.get(deal.position_id, deal.time))
+    if not opened:
+        return
+    cursor.execute(
+        f"""
+        UPDATE {Deal._meta.db_table} c SET position_opened_at = o.opened_at
+        FROM unnest(%s::bigint[], %s::timestamptz[]) AS o(position_id, opened_at)
+        WHERE c.server_id = %s AND c.position_id = o.position_id AND c.entry IN (1, 2, 3)
+          AND (c.position_opened_at IS NULL OR c.position_opened_at > o.opened_at)
+        """,
+        [list(opened), list(opened.values()), server_id],
+    )
 
 
 def _lock_key(server_id: int) -> int:

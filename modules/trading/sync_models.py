@@ -29,7 +29,9 @@ BALANCE_OPERATION_ACTIONS = (2, 3, 4, 5, 6)
 
 
 class Deal(models.Model):
-    """One deal of a server's history, written once per ticket and never changed."""
+    """One deal of a server's history, written once per ticket and never changed — except
+    ``position_opened_at`` of a closing deal, completed when its position's opening deal is
+    imported after it."""
 
     server = models.ForeignKey(
         TradingServer, on_delete=models.PROTECT, related_name="+", db_index=False
@@ -54,6 +56,10 @@ class Deal(models.Model):
     fee_minor = MinorUnitsField(default=0)
     currency_digits = models.SmallIntegerField(default=2)
     position_id = models.BigIntegerField(default=0)
+    # On a closing deal (entry out, in/out, out by): when its position was opened (the first
+    # entry-in deal of ``position_id``), found at import; NULL when that deal is not stored.
+    # The IB engine's minimum trade duration reads it instead of searching the opening deals.
+    position_opened_at = models.DateTimeField(null=True, blank=True)
     order_ticket = models.BigIntegerField(default=0)
     comment = models.CharField(max_length=64, blank=True, default="")
     # The record's other fields, as the platform sent them.
@@ -67,6 +73,9 @@ class Deal(models.Model):
         ]
         indexes = [
             models.Index(fields=["server", "login", "executed_at"], name="trading_deal_login_time"),
+            # A position's deals: its opening deal for a closing deal being imported, and the
+            # closing deals imported before their opening deal.
+            models.Index(fields=["server", "position_id"], name="trading_deal_position"),
             models.Index(
                 fields=["server", "login"],
                 name="trading_deal_balance_ops",

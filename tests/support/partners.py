@@ -107,7 +107,8 @@ class World:
         held: timedelta = timedelta(hours=1),
         commission_minor: int = 0,
     ) -> Deal:
-        """An opening deal ``held`` before a closing deal; returns the closing deal."""
+        """An opening deal ``held`` before a closing deal that keeps its position's opening
+        time (as the import stores it); returns the closing deal."""
         position = next(_numbers) + 5_000_000
         volume = int(Decimal(lots) * 10000)
         common = {"server": self.server, "login": login, "symbol": symbol,
@@ -120,7 +121,7 @@ class World:
         return Deal.objects.create(
             ticket=next(_numbers) + 9_000_000, executed_at=closed_at,
             time_msc=int(closed_at.timestamp() * 1000), action=1, entry=1,
-            commission_minor=commission_minor, **common,
+            commission_minor=commission_minor, position_opened_at=opened_at, **common,
         )  # fmt: skip
 
 

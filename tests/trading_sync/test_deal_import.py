@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import psycopg
 import pytest
@@ -201,3 +202,39 @@ def test_deals_written_twice_in_one_batch_are_stored_once(sync_sim):
 
     assert deal_import.deals_write(server.pk, read + read) == (12, 6)
     assert deal_import.deals_write(server.pk, read) == (6, 0)
+
+
+def _deal(ticket: int, *, entry: int, position: int, at: datetime, action: int = 0) -> base.Deal:
+    return base.Deal(ticket=ticket, login=5001, action=action, entry=entry, time=at,
+                     time_msc=int(at.timestamp() * 1000), symbol="EURUSD", volume=10000,
+                     price=Decimal("1.1"), position_id=position)  # fmt: skip
+
+
+def test_a_closing_deal_keeps_when_its_position_was_opened(sync_sim):
+    server = server_make(sync_sim)
+    t0 = datetime(2026, 10, 5, 12, 0, tzinfo=UTC)
+    # Given a first read: position 7 opened, scaled in and partly closed; position 8 closed
+    # though its opening deal is not read yet (committed late on the server); a balance deal
+    first = [
+        _deal(1, entry=0, position=7, at=t0),
+        _deal(2, entry=0, position=7, at=t0 + timedelta(seconds=10)),
+        _deal(3, entry=1, position=7, at=t0 + timedelta(seconds=60), action=1),
+        _deal(4, entry=1, position=8, at=t0 + timedelta(seconds=90), action=1),
+        _deal(5, entry=0, position=0, at=t0, action=2),
+    ]
+    assert deal_import.deals_write(server.pk, first) == (5, 5)
+    # And a second read: the rest of position 7 closed, and position 8's opening deal
+    second = [
+        _deal(6, entry=1, position=7, at=t0 + timedelta(seconds=120), action=1),
+        _deal(7, entry=0, position=8, at=t0 - timedelta(seconds=30)),
+    ]
+    assert deal_import.deals_write(server.pk, second) == (2, 2)
+    # Then each closing deal has its position's first opening time, from the same read, an
+    # earlier read or a later one; opening and balance deals have none
+    opened = dict(Deal.objects.filter(server=server).values_list("ticket", "position_opened_at"))
+    assert opened == {1: None, 2: None, 3: t0, 4: t0 - timedelta(seconds=30), 5: None,
+                      6: t0, 7: None}  # fmt: skip
+    # And reading it all again changes nothing
+    assert deal_import.deals_write(server.pk, first + second) == (7, 0)
+    again = dict(Deal.objects.filter(server=server).values_list("ticket", "position_opened_at"))
+    assert again == opened
