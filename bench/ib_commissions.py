@@ -280,13 +280,14 @@ def engine_runs(runs: int) -> tuple[float, float]:
         load = _load()
         began = time.perf_counter()
         result = engine_run(start=MONTH[0], end=MONTH[1], actor="bench")
-        # Writing includes the COMMIT (deferred checks, WAL flush): the whole call less the
-        # computation.
+        # Writing includes what follows the lines (the period's totals after the run for the
+        # audit record, the converted lines' rates, the audit record) and the COMMIT: the
+        # whole call less the computation.
         writing = time.perf_counter() - began - result.compute_s
         compute.append(result.compute_s)
         write.append(writing)
         print(f"  run {n + 1} (load {load}→{_load()}): computation {result.compute_s:.2f} s "
-              f"({result.computed:,} lines), writing {writing:.2f} s (of which COMMIT "
+              f"({result.computed:,} lines), writing {writing:.2f} s (of which totals, audit and COMMIT "
               f"{writing - result.write_s:.2f} s; {result.upserted:,} lines written)")  # fmt: skip
     print(c.figures("computation (set-based query)", compute))
     print(c.figures("writing (statements, lines, stale lines, adjustments, COMMIT)", write))

@@ -148,6 +148,10 @@ def fx_lines_add(cursor: Any, start: Any, end: Any, *, whatif: PlanVersion | Non
 
 def conversions_write(cursor: Any) -> None:
     """Record the conversion of every converted line the run wrote into an open statement."""
+    cursor.execute("SELECT EXISTS (SELECT 1 FROM partners_fx)")
+    if not cursor.fetchone()[0]:  # no converted line: nothing to look up among the lines
+        cursor.execute("DROP TABLE partners_fx")
+        return
     cursor.execute(
         """
         INSERT INTO partners_lineconversion AS c
