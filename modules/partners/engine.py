@@ -205,11 +205,19 @@ def _priced_sql() -> str:
          AND a.valid_from <= c.t AND (a.valid_to IS NULL OR c.t < a.valid_to)
         JOIN partners_partner dp ON dp.id = a.partner_id AND dp.user_id <> c.client_id
     ),
-    payees AS (
-        SELECT at.*, at.direct_id AS partner_id, 0 AS level FROM attributed at
+    -- Who is paid for a deal of an IB: the IB itself (level 0) and its masters at the time.
+    -- One join, so that a deal's lines come out together, in the order of the deals (the
+    -- lines' unique key and (statement, time) index are then filled nearly in order).
+    payers AS (
+        SELECT id AS ib, id AS ancestor, 0 AS level, '-infinity'::timestamptz AS vf,
+               'infinity'::timestamptz AS vt
+        FROM partners_partner
       UNION ALL
-        SELECT at.*, up.ancestor AS partner_id, up.level FROM attributed at
-        JOIN up ON up.ib = at.direct_id AND up.vf <= at.t AND at.t < up.vt
+        SELECT ib, ancestor, level, vf, vt FROM up
+    ),
+    payees AS (
+        SELECT at.*, pa.ancestor AS partner_id, pa.level FROM attributed at
+        JOIN payers pa ON pa.ib = at.direct_id AND pa.vf <= at.t AND at.t < pa.vt
     )
     SELECT p.deal_id, p.t, p.volume, p.symbol, p.symbol_group, p.charges_minor, p.client_id,
            p.month_no, p.partner_id, p.level, pv.version_id, pv.tier_mode,
