@@ -386,6 +386,9 @@ def computation(
     # of the few price keys).
     statements = [
         "DROP TABLE IF EXISTS partners_desired, partners_priced, partners_prices, partners_keys",
+        # The plans below need row counts and rough distributions of the step tables: a
+        # sample of 3,000 rows instead of 30,000 (ANALYZE of 2.9 M lines 0.3 s -> 0.05 s).
+        "SET LOCAL default_statistics_target = 10",
         f"CREATE TEMP TABLE partners_prices ON COMMIT DROP AS {_PRICES}",
         "ANALYZE partners_prices",
         f"CREATE TEMP TABLE partners_priced ON COMMIT DROP AS {_priced_sql()}",
@@ -395,6 +398,7 @@ def computation(
         f"CREATE TEMP TABLE partners_desired ON COMMIT DROP AS {_lines_sql()}",
         "ANALYZE partners_desired",
         "DROP TABLE partners_priced, partners_prices, partners_keys",
+        "SET LOCAL default_statistics_target TO DEFAULT",
     ]
     return statements, params
 
@@ -664,11 +668,13 @@ def engine_run(*, start: datetime, end: datetime, actor: Any, audit: bool = True
         result.compute_s = time.perf_counter() - began
         began = time.perf_counter()
         _statements_ensure(cursor)
+        cursor.execute("ANALYZE partners_statement")
         result.upserted = _upsert_base(cursor, period_empty=not result.before)
-        # A run can add millions of lines: without fresh statistics the planner takes the
-        # table for tiny and the anti-joins below for nested loops (quadratic).
-        cursor.execute("ANALYZE partners_commissionline, partners_statement")
         if result.before:  # the period held lines: some may not be owed any more
+            # A run can add millions of lines: without fresh statistics the planner takes
+            # the period for empty and the anti-join below for a nested loop (quadratic).
+            # (A period that held no lines has none to remove or adjust.)
+            cursor.execute("ANALYZE partners_commissionline")
             cursor.execute(
                 """
                 DELETE FROM partners_commissionline l USING partners_statement s
