@@ -148,7 +148,8 @@ def test_an_ibs_latest_lines_come_across_its_statements_in_time_order(db):
             CommissionLine.objects.filter(partner=ib).order_by("-occurred_at", "level", "id")
         )
         assert len(everything) == 6 and {line.statement.period_start for line in everything} == {
-            OCT[0], NOV[0]
+            OCT[0],
+            NOV[0],
         }
         for limit in (1, 2, 4, 6, 10):
             assert lines_latest(ib, limit) == everything[:limit]
