@@ -205,9 +205,7 @@ def _priced_sql() -> str:
          AND a.valid_from <= c.t AND (a.valid_to IS NULL OR c.t < a.valid_to)
         JOIN partners_partner dp ON dp.id = a.partner_id AND dp.user_id <> c.client_id
     ),
-    -- Who is paid for a deal of an IB: the IB itself (level 0) and its masters at the time.
-    -- One join, so that a deal's lines come out together, in the order of the deals (the
-    -- lines' unique key and (statement, time) index are then filled nearly in order).
+    -- Who is paid for a deal of an IB: the IB itself (level 0) and its masters at the time,
     payers AS (
         SELECT id AS ib, id AS ancestor, 0 AS level, '-infinity'::timestamptz AS vf,
                'infinity'::timestamptz AS vt
@@ -215,20 +213,30 @@ def _priced_sql() -> str:
       UNION ALL
         SELECT ib, ancestor, level, vf, vt FROM up
     ),
-    payees AS (
-        SELECT at.*, pa.ancestor AS partner_id, pa.level FROM attributed at
-        JOIN payers pa ON pa.ib = at.direct_id AND pa.vf <= at.t AND at.t < pa.vt
+    -- each by the version in force for it and the price key of the deal's symbol group and
+    -- account kind, over the interval where both the link chain and the version hold: one
+    -- small table, so that each deal is matched to its payees in a single join, its lines
+    -- coming out together in the order of the deals (the lines' unique key and (statement,
+    -- time) index are then filled nearly in order).
+    rates AS (
+        SELECT pa.ib AS direct_id, pa.ancestor AS partner_id, pa.level, pv.version_id,
+               pv.tier_mode, pv.plan_currency, pv.user_id, pv.min_duration_s, pv.min_duration,
+               greatest(pa.vf, pv.vf) AS vf, least(pa.vt, pv.vt) AS vt, pr.price_id,
+               pr.deal_group, pr.deal_kind, pr.ids IS NOT NULL AS tiered
+        FROM payers pa
+        JOIN payee_versions pv ON pv.partner_id = pa.ancestor AND pv.vf < pa.vt
+         AND pa.vf < pv.vt
+        JOIN partners_prices pr ON pr.version_id = pv.version_id AND pr.level = pa.level
     )
-    SELECT p.deal_id, p.t, p.volume, p.symbol, p.symbol_group, p.charges_minor, p.client_id,
-           p.month_no, p.partner_id, p.level, pv.version_id, pv.tier_mode,
-           pv.plan_currency, p.account_currency = pv.plan_currency AS same_currency,
-           pr.price_id, CASE WHEN pr.ids IS NULL THEN 0 ELSE p.volume END AS counted_volume
-    FROM payees p
-    JOIN payee_versions pv ON pv.partner_id = p.partner_id AND pv.vf <= p.t AND p.t < pv.vt
-     AND pv.user_id <> p.client_id
-    JOIN partners_prices pr ON pr.version_id = pv.version_id AND pr.level = p.level
-     AND pr.deal_group = p.symbol_group AND pr.deal_kind = p.account_kind
-    WHERE pv.min_duration_s = 0 OR p.opened_at IS NULL OR p.t - p.opened_at >= pv.min_duration
+    SELECT at.deal_id, at.t, at.volume, at.symbol, at.symbol_group, at.charges_minor,
+           at.client_id, at.month_no, r.partner_id, r.level, r.version_id, r.tier_mode,
+           r.plan_currency, at.account_currency = r.plan_currency AS same_currency,
+           r.price_id, CASE WHEN r.tiered THEN at.volume ELSE 0 END AS counted_volume
+    FROM attributed at
+    JOIN rates r ON r.direct_id = at.direct_id AND r.deal_group = at.symbol_group
+     AND r.deal_kind = at.account_kind AND r.vf <= at.t AND at.t < r.vt
+     AND r.user_id <> at.client_id
+    WHERE r.min_duration_s = 0 OR at.opened_at IS NULL OR at.t - at.opened_at >= r.min_duration
     """
 
 
