@@ -79,7 +79,7 @@ from brokerdesk.modules.partners.onboarding import (
     application_decide,
     application_submit,
 )
-from brokerdesk.modules.partners.periods import day_start
+from brokerdesk.modules.partners.periods import business_today, day_start
 from brokerdesk.modules.partners.quality import quality_csv, quality_rows
 from brokerdesk.modules.partners.referrals import (
     link_create,
@@ -141,7 +141,7 @@ def _period(request: Request) -> tuple[Any, Any]:
     the last 30 days."""
     params = request.query_params
     try:
-        end_day = date.fromisoformat(params["end"]) if params.get("end") else date.today()
+        end_day = date.fromisoformat(params["end"]) if params.get("end") else business_today()
         start_day = (
             date.fromisoformat(params["start"]) if params.get("start")
             else end_day - timedelta(days=29)

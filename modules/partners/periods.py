@@ -19,6 +19,12 @@ def business_zone() -> ZoneInfo:
     return ZoneInfo(business_zone_name())
 
 
+def business_today() -> date:
+    """Today in the broker's zone (the machine's own date is another zone's: between 22:00
+    and 24:00 UTC it is already tomorrow in Cyprus)."""
+    return timezone.now().astimezone(business_zone()).date()
+
+
 def day_start(day: date) -> datetime:
     """00:00 of ``day`` in the broker's zone, as an aware instant."""
     return datetime.combine(day, time(0), tzinfo=business_zone())

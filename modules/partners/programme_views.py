@@ -37,7 +37,7 @@ from brokerdesk.modules.partners.models import (
     FxRate,
     MarketingMaterial,
 )
-from brokerdesk.modules.partners.periods import business_zone, day_start
+from brokerdesk.modules.partners.periods import business_today, business_zone, day_start
 from brokerdesk.modules.partners.quality import quality_csv, quality_rows
 from brokerdesk.modules.partners.views import _render
 from brokerdesk.tenants.config.models import LegalEntity
@@ -115,7 +115,7 @@ def material_download(request: HttpRequest, public_id: Any) -> HttpResponse:
 
 
 def _period(request: HttpRequest) -> tuple[date, date]:
-    today = date.today()
+    today = business_today()
     try:
         end = date.fromisoformat(request.GET["end"]) if request.GET.get("end") else today
         start = (date.fromisoformat(request.GET["start"]) if request.GET.get("start")

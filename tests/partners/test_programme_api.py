@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.files.storage import storages
@@ -348,6 +348,28 @@ def test_the_quality_report_counts_per_ib_for_a_period_and_the_csv_agrees(db, te
     assert api.get("/backoffice/ibs/quality/?start=2026-10-31&end=2026-10-01").status_code == 400
     exported = api.get("/backoffice/ibs/quality/export.csv?start=2026-10-01&end=2026-10-31")
     assert exported.content.decode().splitlines()[1:] == lines[1:]
+
+
+def test_the_quality_reports_default_period_ends_today_in_the_brokers_zone(
+    db, test_tenant, monkeypatch
+):
+    # Given 22:30 UTC on 31 October: already 1 November in Cyprus, the broker's zone
+    w = world_make()
+    ib = w.ib("Late")
+    now = datetime(2026, 10, 31, 22, 30, tzinfo=UTC)
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    # When a client registers through the IB's link a quarter of an hour before
+    user = User.objects.create(email=f"late-{uuid.uuid4().hex[:6]}@trader.example",
+                               kind=UserKind.CLIENT, created_at=now - timedelta(minutes=15))  # fmt: skip
+    record_on_registration(user=user, source=Source(
+        referral_code=ib.referral_code, at=(now - timedelta(minutes=15)).isoformat()))  # fmt: skip
+    # Then the report for the last 30 days (no dates given) counts the registration: its
+    # last day is 1 November in Cyprus, not the machine's 31 October
+    api = _client(test_tenant, w.managers[0])
+    rows = api.get("/api/v1/partners/quality/").json()
+    assert [(r["ib_name"], r["registered"]) for r in rows] == [(ib.name, 1)]
+    page = api.get("/backoffice/ibs/quality/").content.decode()
+    assert page.count('data-testid="quality-row"') == 1 and "2026-11-01" in page
 
 
 # --- 6. Disputes accepted with an amount, over the API ------------------------------------------
