@@ -9,7 +9,7 @@ On the tenant ``bench/ib_commissions.py --keep`` left, in transactions that are 
 - ``write``: the insert of the lines alone, from a stored copy of the lines owed
   (``--store`` computes and stores it in ``public.bench_ib_desired`` first), ``--reps`` times;
   ``--pre SQL`` runs SQL before the insert, e.g. to measure an index's or a trigger's share:
-  ``--pre "DROP INDEX partners_line_statement"`` or
+  ``--pre "DROP INDEX partners_line_statement_time"`` or
   ``--pre "ALTER TABLE partners_commissionline DISABLE TRIGGER partners_line_guard_insert"``.
 - ``SET …`` arguments (``--set "max_parallel_workers_per_gather = 0"``) apply to both.
 
