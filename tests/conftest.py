@@ -215,3 +215,14 @@ def _language_reset() -> Iterator[None]:
     translation.deactivate()
     yield
     translation.deactivate()
+
+
+# Tests that take most of a CI run on their own: scheduled first, so that one worker runs each
+# while the others take everything else (``--dist loadfile`` hands files out in collection
+# order; last, the ledger's Hypothesis test kept one worker busy 14 minutes after the other
+# had finished).
+LONGEST_FIRST = ("tests/ledger/test_stateful.py",)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in LONGEST_FIRST)
