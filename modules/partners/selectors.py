@@ -144,7 +144,7 @@ def lines_latest(partner: Partner, limit: int) -> list[CommissionLine]:
         SELECT l.id FROM partners_statement s
         CROSS JOIN LATERAL (
             SELECT id, occurred_at, level FROM partners_commissionline
-            WHERE statement_id = s.id ORDER BY occurred_at DESC, level LIMIT %s) l
+            WHERE statement_id = s.id ORDER BY occurred_at DESC, level, id LIMIT %s) l
         WHERE s.partner_id = %s
         ORDER BY l.occurred_at DESC, l.level, l.id LIMIT %s
         """,
