@@ -9,7 +9,6 @@ change nothing.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.http import HttpResponse
@@ -46,7 +45,7 @@ from brokerdesk.modules.partners.moves import (
     move_reject,
     move_request,
 )
-from brokerdesk.modules.partners.periods import day_start, month_of
+from brokerdesk.modules.partners.periods import day_parse, day_start, month_of
 from brokerdesk.modules.partners.plans import version_decide, version_draft, version_submit
 from brokerdesk.modules.partners.statements import (
     statement_close,
@@ -75,14 +74,14 @@ def _call(call: Any) -> Any:
 
 def _day(value: Any, field: str) -> Any:
     try:
-        return day_start(date.fromisoformat(str(value)))
+        return day_start(day_parse(value))
     except ValueError:
         raise ValidationError({field: ["Give a date as YYYY-MM-DD."]}) from None
 
 
 def _month(value: Any, field: str = "month") -> tuple[Any, Any]:
     try:
-        return month_of(day_start(date.fromisoformat(f"{value}-01")))
+        return month_of(day_start(day_parse(f"{value}-01")))
     except ValueError:
         raise ValidationError({field: ["Give a month as YYYY-MM."]}) from None
 

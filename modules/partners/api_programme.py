@@ -14,7 +14,7 @@ short-lived download links. The client (referrals-api): the refer-a-friend link,
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -79,7 +79,7 @@ from brokerdesk.modules.partners.onboarding import (
     application_decide,
     application_submit,
 )
-from brokerdesk.modules.partners.periods import business_today, day_start
+from brokerdesk.modules.partners.periods import day_start, report_days
 from brokerdesk.modules.partners.quality import quality_csv, quality_rows
 from brokerdesk.modules.partners.referrals import (
     link_create,
@@ -140,16 +140,7 @@ def _period(request: Request) -> tuple[Any, Any]:
     """``?start=YYYY-MM-DD&end=YYYY-MM-DD`` (end inclusive) in the broker's zone; default:
     the last 30 days."""
     params = request.query_params
-    try:
-        end_day = date.fromisoformat(params["end"]) if params.get("end") else business_today()
-        start_day = (
-            date.fromisoformat(params["start"]) if params.get("start")
-            else end_day - timedelta(days=29)
-        )  # fmt: skip
-    except ValueError:
-        raise ValidationError({"start": ["Give dates as YYYY-MM-DD."]}) from None
-    if start_day > end_day:
-        raise ValidationError({"end": ["The end is before the start."]})
+    start_day, end_day = _call(lambda: report_days(params.get("start"), params.get("end")))
     return day_start(start_day), day_start(end_day + timedelta(days=1))
 
 

@@ -37,7 +37,7 @@ from brokerdesk.modules.partners.models import (
     FxRate,
     MarketingMaterial,
 )
-from brokerdesk.modules.partners.periods import business_today, business_zone, day_start
+from brokerdesk.modules.partners.periods import business_zone, day_start, report_days
 from brokerdesk.modules.partners.quality import quality_csv, quality_rows
 from brokerdesk.modules.partners.views import _render
 from brokerdesk.tenants.config.models import LegalEntity
@@ -115,16 +115,7 @@ def material_download(request: HttpRequest, public_id: Any) -> HttpResponse:
 
 
 def _period(request: HttpRequest) -> tuple[date, date]:
-    today = business_today()
-    try:
-        end = date.fromisoformat(request.GET["end"]) if request.GET.get("end") else today
-        start = (date.fromisoformat(request.GET["start"]) if request.GET.get("start")
-                 else end - timedelta(days=29))  # fmt: skip
-    except ValueError:
-        raise PartnerError(_("Give the dates as YYYY-MM-DD."), field="start") from None
-    if start > end:
-        raise PartnerError(_("The end is before the start."), field="end")
-    return start, end
+    return report_days(request.GET.get("start"), request.GET.get("end"))
 
 
 @permission_required(VIEW)

@@ -9,7 +9,6 @@ code their service names. Refusals re-render with the message (400) and change n
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Any
 
 from django.contrib import messages
@@ -38,7 +37,7 @@ from brokerdesk.modules.partners.models import (
     TierMode,
 )
 from brokerdesk.modules.partners.moves import move_approve, move_reject, move_request
-from brokerdesk.modules.partners.periods import day_start
+from brokerdesk.modules.partners.periods import day_parse, day_start
 from brokerdesk.modules.partners.plans import version_decide, version_draft, version_submit
 from brokerdesk.modules.partners.statements import (
     statement_close,
@@ -112,7 +111,7 @@ def moves(request: HttpRequest) -> HttpResponse:
             if not may_request_for(request.user, client):
                 raise PartnerError(_("You may not request moves for this client."))
             try:
-                day = date.fromisoformat(request.POST.get("effective", ""))
+                day = day_parse(request.POST.get("effective", ""))
             except ValueError:
                 raise PartnerError(_("Give the effective date as YYYY-MM-DD.")) from None
             move_request(client=client, new_partner=partner, effective_at=day_start(day),
@@ -166,7 +165,7 @@ def plans(request: HttpRequest) -> HttpResponse:
                 raise PartnerError(_("Choose a plan."))
             try:
                 rules = json.loads(request.POST.get("rules", "") or "null")
-                day = date.fromisoformat(request.POST.get("valid_from", ""))
+                day = day_parse(request.POST.get("valid_from", ""))
             except ValueError:
                 raise PartnerError(
                     _("Rules must be a JSON list and the date YYYY-MM-DD.")
@@ -251,7 +250,7 @@ def statements_export(request: HttpRequest) -> HttpResponse:
     month = request.GET.get("month", "")
     if month:
         try:
-            rows = rows.filter(period_start=day_start(date.fromisoformat(f"{month}-01")))
+            rows = rows.filter(period_start=day_start(day_parse(f"{month}-01")))
         except ValueError:
             return HttpResponse(_("Give the month as YYYY-MM."), status=400,
                                 content_type="text/plain; charset=utf-8")  # fmt: skip

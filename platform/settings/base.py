@@ -84,6 +84,8 @@ DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 MIDDLEWARE = [
     "brokerdesk.tenants.middleware.TenantMiddleware",
+    # NUL characters in query or form fields: 400 before anything stores or filters them.
+    "brokerdesk.platform.middleware.NullCharacterMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -372,6 +372,28 @@ def test_the_quality_reports_default_period_ends_today_in_the_brokers_zone(
     assert page.count('data-testid="quality-row"') == 1 and "2026-11-01" in page
 
 
+@pytest.mark.parametrize("query", [
+    "end=0001-01-01", "start=0001-01-01&end=0001-01-02", "end=9999-12-31",
+    "start=9999-12-30&end=9999-12-31", "start=1899-12-31&end=2026-10-01",
+])  # fmt: skip
+def test_the_quality_report_refuses_days_outside_the_calendar_with_a_message(
+    db, test_tenant, query
+):
+    # 0001-01-01 went through fromisoformat and overflowed 29 days back or at the zone's
+    # offset: a 500 (found by tests/contract/test_api_fuzz.py). Now a 400 that says why.
+    w = world_make()
+    api = _client(test_tenant, w.managers[0])
+    answer = api.get(f"/api/v1/partners/quality/?{query}")
+    assert answer.status_code == 400 and answer.json() == {
+        "start": ["Give the dates as YYYY-MM-DD."]}  # fmt: skip
+    assert api.get(f"/api/v1/partners/quality/export/?{query}").status_code == 400
+    page = api.get(f"/backoffice/ibs/quality/?{query}")
+    assert page.status_code == 400 and "YYYY-MM-DD" in page.content.decode()
+    # The first and last days of the calendar still work
+    edge = api.get("/api/v1/partners/quality/?start=1900-01-01&end=9998-12-31")
+    assert edge.status_code == 200 and edge.json() == []
+
+
 # --- 6. Disputes accepted with an amount, over the API ------------------------------------------
 
 
