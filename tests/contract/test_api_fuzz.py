@@ -26,14 +26,17 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
-from django.db import transaction
+from django.db import connection, transaction
+from django.test import Client
 from django.urls import Resolver404, resolve
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.generation import GenerationMode
 
 from brokerdesk.modules.identity.models import User
-from support.rbac_actors import sign_in
+from brokerdesk.modules.identity.rbac.services import default_roles_ensure
+from brokerdesk.tenants.models import Tenant
+from support.rbac_actors import sign_in, user_make
 from support.route_targets import TARGETS, route_targets
 
 pytestmark = pytest.mark.django_db
@@ -50,15 +53,9 @@ DROPPED_HEADERS = ("authorization", "cookie", "host", "content-length")
 PLACEHOLDER = "00000000-0000-4000-8000-000000000000"
 
 
-def _schema_document() -> dict[str, Any]:
-    """The OpenAPI document as the running app serves it (the Super admin may read it)."""
-    from django.test import Client
-
-    from brokerdesk.modules.identity.rbac.services import default_roles_ensure
-    from support.rbac_actors import user_make
-
-    admin = user_make("fuzz-schema@fuzz.example", roles=[default_roles_ensure()["super_admin"]])
-    response = sign_in(Client(HTTP_HOST=_host()), admin).get(
+def _schema_document(admin: User, host: str) -> dict[str, Any]:
+    """The OpenAPI document as the running app serves it (to active staff)."""
+    response = sign_in(Client(HTTP_HOST=host), admin).get(
         f"{API}schema/", HTTP_ACCEPT="application/json"
     )
     assert response.status_code == 200, response.status_code
@@ -66,10 +63,6 @@ def _schema_document() -> dict[str, Any]:
 
 
 def _host() -> str:
-    from django.db import connection
-
-    from brokerdesk.tenants.models import Tenant
-
     return Tenant.objects.get(schema_name=connection.schema_name).get_primary_domain().domain
 
 
@@ -98,9 +91,6 @@ GROUPS = (
 @pytest.fixture
 def world(db) -> dict[str, Any]:
     """The document, the objects the paths point at and the users who call them."""
-    from brokerdesk.modules.identity.rbac.services import default_roles_ensure
-    from support.rbac_actors import user_make
-
     targets = route_targets()
     users = {
         "super_admin": user_make(
@@ -109,7 +99,9 @@ def world(db) -> dict[str, Any]:
         "trader": User.objects.get(email="trader@rbac.example"),
         "ib": User.objects.get(email="ib@test.example"),
     }
-    return {"doc": _schema_document(), "targets": targets, "users": users, "host": _host()}
+    host = _host()
+    return {"doc": _schema_document(users["super_admin"], host), "targets": targets,
+            "users": users, "host": host}  # fmt: skip
 
 
 def _path_parameters(path: str, targets: dict[str, dict[str, str]]) -> dict[str, str] | None:
@@ -154,8 +146,6 @@ def _checker(world: dict[str, Any], user: User, label: str, failures: list[str],
              answers: dict[str, int]) -> Any:  # fmt: skip
     """One generated case: sent as ``user``; a 500 or an exception is listed once per
     operation, mode and answer."""
-    from django.test import Client
-
     seen: set[str] = set()
 
     def check(case: Any) -> None:

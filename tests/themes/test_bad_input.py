@@ -32,4 +32,5 @@ def test_any_input_gets_an_answer_not_a_server_error(
     fetched = tenant_client.get(url, {"next": next_url})
 
     assert posted.status_code in (200, 302, 400)
-    assert fetched.status_code in (200, 302, 405)
+    # A NUL in the query is refused for every page (platform/middleware.py)
+    assert fetched.status_code in ((400,) if "\x00" in next_url else (200, 302, 405))
