@@ -227,6 +227,8 @@ def _text(limit: int):
         text = value.strip()
         if not text or len(text) > limit:
             raise ValidationError(f"Between 1 and {limit} characters.")
+        if "\x00" in text:  # PostgreSQL text cannot hold it (a 500, found by API fuzzing)
+            raise ValidationError("Null characters are not allowed.")
         return text
 
     return check

@@ -218,6 +218,8 @@ def test_the_api_copies_the_rules_for_an_entity_and_changes_them(admin_api, kyc_
     [
         ("states/pending_review/", {"allowed_actions": ["teleport"]}, 400, "allowed_actions"),
         ("states/pending_review/", ["not", "an", "object"], 400, "non_field_errors"),
+        ("states/pending_review/", {"client_message": "Wait\x00ing"}, 400, "client_message"),
+        ("document-kinds/identity/", {"help_text": "\x00"}, 400, "help_text"),
         ("document-kinds/identity/", {"accepted_types": []}, 400, "accepted_types"),
         ("states/no_such_state/", {"label": "x"}, 404, None),
     ],
