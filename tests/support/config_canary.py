@@ -63,20 +63,24 @@ def config_canary(slug: str, marker: str) -> tuple[list[str], dict[str, dict[str
     return secrets, ids
 
 
+# Which object of the canary each parameterised configuration route points at (also the role
+# matrix's targets, support/route_targets.py).
+ROUTES = {
+    "backoffice:settings:entity-edit": "entity",
+    "backoffice:settings:document-add": "entity",
+    "backoffice:settings:document-remove": "document",
+    "backoffice:settings:server-edit": "server",
+    "backoffice:settings:psp-edit": "psp",
+    "config-api:legal-entity": "entity",
+    "config-api:trading-server": "server",
+    "config-api:psp-credential": "psp",
+    "config-files:legal-document": "document",
+}
+
+
 def config_providers() -> dict[str, object]:
     """Argument providers for every parameterised configuration route."""
-    by_kind = {
-        "backoffice:settings:entity-edit": "entity",
-        "backoffice:settings:document-add": "entity",
-        "backoffice:settings:document-remove": "document",
-        "backoffice:settings:server-edit": "server",
-        "backoffice:settings:psp-edit": "psp",
-        "config-api:legal-entity": "entity",
-        "config-api:trading-server": "server",
-        "config-api:psp-credential": "psp",
-        "config-files:legal-document": "document",
-    }
-    return {name: _provider(kind) for name, kind in by_kind.items()}
+    return {name: _provider(kind) for name, kind in ROUTES.items()}
 
 
 def _provider(kind: str) -> object:

@@ -8,6 +8,7 @@ from brokerdesk.modules.identity.models import UserKind
 from brokerdesk.modules.identity.rbac.models import Role, Team
 from brokerdesk.modules.identity.rbac.services import default_roles_ensure
 from brokerdesk.modules.identity.tokens.models import ApiToken
+from support.config_canary import ROUTES as CONFIG_ROUTES
 from support.config_canary import config_canary
 from support.crm import crm_targets
 from support.kyc_canary import KYC_ROUTES, kyc_canary
@@ -20,14 +21,8 @@ from support.trading_canary import trading_route_targets
 
 # Which test object each parameterised route points at.
 TARGETS = {
-    "backoffice:settings:entity-edit": "entity",
-    "backoffice:settings:document-add": "entity",
-    "backoffice:settings:document-remove": "document",
-    "backoffice:settings:server-edit": "server",
-    "backoffice:settings:psp-edit": "psp",
-    "config-api:legal-entity": "entity",
-    "config-api:trading-server": "server",
-    "config-api:psp-credential": "psp",
+    # Configuration (issue 2): support/config_canary.py.
+    **CONFIG_ROUTES,
     "backoffice:staff:edit": "staff",
     "backoffice:staff:deactivate": "staff",
     "staff-api:detail": "staff",
