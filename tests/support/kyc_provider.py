@@ -48,6 +48,17 @@ class ProviderSim:
         with urllib.request.urlopen(request, timeout=40) as response:
             return json.loads(response.read())
 
+    def delivered(self, applicant_id: str, kind: str, timeout_s: float = 10.0) -> None:
+        """Wait until the simulator has delivered its ``kind`` callback for the applicant (it
+        sends ``applicantCreated`` from a thread after answering the creation)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if any(w["applicantId"] == applicant_id and w["type"] == kind and w["deliveries"]
+                   for w in self.control("webhooks")):  # fmt: skip
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"no {kind} callback delivered for {applicant_id}")
+
     def applicant_of(self, external_user_id: str) -> dict[str, Any]:
         found = [a for a in self.control("applicants") if a["externalUserId"] == external_user_id]
         assert len(found) == 1, found
